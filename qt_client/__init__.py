@@ -1,0 +1,1 @@
+"""The desktop client and the headless bot (issues 3-5)."""

@@ -1,0 +1,59 @@
+"""Length-prefixed frames: a 4-byte big-endian length, then that many bytes."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+
+from reactor.buffer import Buffer
+from reactor.tcp_connection import TcpConnection
+
+log = logging.getLogger(__name__)
+
+HEADER = struct.Struct("!I")
+
+
+class LengthFrameCodec:
+    """Cuts a byte stream into frames; a bad length closes that connection only.
+
+    Set `codec.on_message` as a connection's message callback; every whole
+    frame goes to `frame_callback(conn, payload)`.
+    """
+
+    DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+
+    def __init__(self, frame_callback: Callable[[TcpConnection, bytes], None],
+                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, min_frame_size: int = 0) -> None:
+        self.frame_callback = frame_callback
+        self.max_frame_size = max_frame_size
+        self.min_frame_size = min_frame_size
+        self.rejected_connections = 0
+
+    def on_message(self, conn: TcpConnection, buffer: Buffer) -> None:
+        while len(buffer) >= HEADER.size and not conn.disconnected:
+            length = buffer.peek_uint32()
+            if not self.min_frame_size <= length <= self.max_frame_size:
+                self._reject(conn, buffer, length)
+                return
+            if len(buffer) < HEADER.size + length:
+                return
+            buffer.skip(HEADER.size)
+            self.frame_callback(conn, buffer.retrieve(length))
+
+    def _reject(self, conn: TcpConnection, buffer: Buffer, length: int) -> None:
+        self.rejected_connections += 1
+        log.warning("%s from %s: frame length %d outside [%d, %d]; closing the connection",
+                    conn.name, conn.peer_address, length, self.min_frame_size, self.max_frame_size)
+        buffer.skip(len(buffer))
+        conn.force_close()
+
+    @staticmethod
+    def encode(payload: bytes) -> bytes:
+        return HEADER.pack(len(payload)) + payload
+
+    def send(self, conn: TcpConnection, payload: bytes) -> None:
+        """Send one frame without copying the payload (header and body gathered)."""
+        if len(payload) > self.max_frame_size:
+            raise ValueError(f"frame of {len(payload)} bytes exceeds {self.max_frame_size}")
+        conn.send_buffers((HEADER.pack(len(payload)), payload))

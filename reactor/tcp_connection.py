@@ -1,0 +1,301 @@
+"""One TCP connection, living and dying on one EventLoop."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable, Iterable
+from functools import partial
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from reactor.buffer import Buffer
+from reactor.channel import Channel
+
+if TYPE_CHECKING:
+    from reactor.event_loop import EventLoop
+
+log = logging.getLogger(__name__)
+
+BytesLike = bytes | bytearray | memoryview
+
+# Linux accepts at most this many buffers in one sendmsg (IOV_MAX).
+_IOV_MAX = 1024
+# MSG_NOSIGNAL: a write to a closed peer returns EPIPE instead of raising
+# SIGPIPE, whatever the embedding program did with the signal's handler.
+_SEND_FLAGS = socket.MSG_NOSIGNAL
+
+
+class State(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTING = "disconnecting"
+    DISCONNECTED = "disconnected"
+
+
+def _no_message(conn: TcpConnection, buffer: Buffer) -> None:
+    buffer.skip(len(buffer))
+
+
+class TcpConnection:
+    """A non-blocking socket with an input Buffer and a queue of output buffers.
+
+    Everything but `send`, `send_buffers`, `shutdown`, `force_close`,
+    `start_reading` and `stop_reading` must run on the owning loop's thread;
+    those five may be called from any thread.
+    """
+
+    DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
+    # Free space asked of the input buffer before each recv_into.
+    RECV_ROOM = 32 * 1024
+
+    def __init__(self, loop: EventLoop, name: str, sock: socket.socket, peer_address: Any) -> None:
+        self.loop = loop
+        self.name = name
+        self.socket = sock
+        self.peer_address = peer_address
+        self.local_address = sock.getsockname()
+        self.state = State.CONNECTING
+        self.input = Buffer()
+        self._output: deque[BytesLike] = deque()
+        self._output_bytes = 0
+        self.high_water_mark = self.DEFAULT_HIGH_WATER_MARK
+        self.context: Any = None  # free for the application's per-connection state
+
+        self.connection_callback: Callable[[TcpConnection], None] = lambda conn: None
+        self.message_callback: Callable[[TcpConnection, Buffer], None] = _no_message
+        self.write_complete_callback: Callable[[TcpConnection], None] | None = None
+        self.high_water_mark_callback: Callable[[TcpConnection, int], None] | None = None
+        # Set by TcpServer or TcpClient to drop their reference to us.
+        self.close_callback: Callable[[TcpConnection], None] = lambda conn: None
+
+        sock.setblocking(False)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._channel = Channel(loop, sock)
+        self._channel.on_read = self._handle_read
+        self._channel.on_write = self._handle_write
+
+    # -- state --------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.state is State.CONNECTED
+
+    @property
+    def disconnected(self) -> bool:
+        return self.state is State.DISCONNECTED
+
+    @property
+    def output_bytes(self) -> int:
+        """Bytes queued for the socket and not yet accepted by the kernel."""
+        return self._output_bytes
+
+    @property
+    def is_reading(self) -> bool:
+        return self._channel.is_reading
+
+    @property
+    def is_writing(self) -> bool:
+        return self._channel.is_writing
+
+    def set_high_water_mark(self, callback: Callable[[TcpConnection, int], None], nbytes: int) -> None:
+        """Call back (queued) when queued output grows past `nbytes`."""
+        self.high_water_mark_callback = callback
+        self.high_water_mark = nbytes
+
+    # -- life cycle (loop thread) ----------------------------------------
+
+    def connect_established(self) -> None:
+        self.loop.assert_in_loop_thread()
+        assert self.state is State.CONNECTING, self.state
+        self.state = State.CONNECTED
+        self._channel.enable_reading()
+        self.connection_callback(self)
+
+    def connect_destroyed(self) -> None:
+        """The last step of a connection: unregister and close the socket."""
+        self.loop.assert_in_loop_thread()
+        if self.state is State.CONNECTED or self.state is State.DISCONNECTING:
+            self.state = State.DISCONNECTED
+            self._channel.disable_all()
+            self.connection_callback(self)
+        self._channel.disable_all()
+        self._discard_output()
+        self.socket.close()
+
+    # -- sending (any thread) ---------------------------------------------
+
+    def send(self, data: BytesLike) -> None:
+        """Queue data for the peer; a no-op once the connection is closing."""
+        if self.state is not State.CONNECTED:
+            return
+        if self.loop.is_in_loop_thread():
+            self._send_in_loop((data,))
+        else:
+            # The caller may reuse a mutable buffer as soon as we return.
+            owned = data if isinstance(data, bytes) else bytes(data)
+            self.loop.queue_in_loop(partial(self._send_in_loop, (owned,)))
+
+    def send_buffers(self, buffers: Iterable[BytesLike]) -> None:
+        """Send several buffers back to back, gathered into one sendmsg."""
+        if self.state is not State.CONNECTED:
+            return
+        if self.loop.is_in_loop_thread():
+            self._send_in_loop(tuple(buffers))
+        else:
+            owned = tuple(b if isinstance(b, bytes) else bytes(b) for b in buffers)
+            self.loop.queue_in_loop(partial(self._send_in_loop, owned))
+
+    def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
+        if self.state is State.DISCONNECTED:
+            log.debug("%s: disconnected, dropping %d buffers", self.name, len(buffers))
+            return
+        total = sum(map(len, buffers))
+        written = 0
+        if not self._output:
+            # Nothing queued: try the socket at once, skipping the queue.
+            try:
+                if len(buffers) == 1:
+                    written = self.socket.send(buffers[0], _SEND_FLAGS)
+                else:
+                    written = self.socket.sendmsg(buffers, (), _SEND_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError as exc:
+                # We may be inside a user callback: close after it returns.
+                log.info("%s: send failed (%s), closing", self.name, exc)
+                self._discard_output()
+                self.force_close()
+                return
+            if written == total:
+                if self.write_complete_callback is not None:
+                    self.loop.queue_in_loop(partial(self.write_complete_callback, self))
+                return
+        self._enqueue(buffers, written, total - written)
+        if not self._channel.is_writing:
+            self._channel.enable_writing()
+
+    def _enqueue(self, buffers: tuple[BytesLike, ...], skip: int, remaining: int) -> None:
+        old = self._output_bytes
+        new = old + remaining
+        self._output_bytes = new
+        if old < self.high_water_mark <= new and self.high_water_mark_callback is not None:
+            self.loop.queue_in_loop(partial(self.high_water_mark_callback, self, new))
+        output = self._output
+        for buf in buffers:
+            size = len(buf)
+            if skip >= size:
+                skip -= size
+                continue
+            output.append(memoryview(buf)[skip:] if skip else buf)
+            skip = 0
+
+    def _handle_write(self) -> None:
+        output = self._output
+        try:
+            if len(output) == 1:
+                n = self.socket.send(output[0], _SEND_FLAGS)
+            else:
+                n = self.socket.sendmsg(list(islice(output, _IOV_MAX)), (), _SEND_FLAGS)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._handle_error("send", exc)
+            return
+        self._output_bytes -= n
+        while n:
+            head = output[0]
+            size = len(head)
+            if n >= size:
+                output.popleft()
+                n -= size
+            else:
+                output[0] = memoryview(head)[n:]
+                n = 0
+        if not output:
+            self._channel.disable_writing()
+            if self.write_complete_callback is not None:
+                self.loop.queue_in_loop(partial(self.write_complete_callback, self))
+            if self.state is State.DISCONNECTING:
+                self._shutdown_in_loop()
+
+    def _discard_output(self) -> None:
+        self._output.clear()
+        self._output_bytes = 0
+
+    # -- receiving (loop thread) -------------------------------------------
+
+    def _handle_read(self) -> None:
+        try:
+            n = self.input.recv_into(self.socket, self.RECV_ROOM)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._handle_error("recv", exc)
+            return
+        if n:
+            self.message_callback(self, self.input)
+        else:
+            self._handle_close()
+
+    def start_reading(self) -> None:
+        """Resume reading (flow control); safe from any thread."""
+        self.loop.run_in_loop(self._start_reading_in_loop)
+
+    def stop_reading(self) -> None:
+        """Stop reading, so that the peer's sends back up (flow control)."""
+        self.loop.run_in_loop(self._stop_reading_in_loop)
+
+    def _start_reading_in_loop(self) -> None:
+        if self.state is State.CONNECTED or self.state is State.DISCONNECTING:
+            self._channel.enable_reading()
+
+    def _stop_reading_in_loop(self) -> None:
+        if self.state is State.CONNECTED or self.state is State.DISCONNECTING:
+            self._channel.disable_reading()
+
+    # -- closing ------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Half-close: send FIN once all queued output has gone; keep reading."""
+        if self.state is State.CONNECTED:
+            self.state = State.DISCONNECTING
+            self.loop.run_in_loop(self._shutdown_in_loop)
+
+    def _shutdown_in_loop(self) -> None:
+        if self._channel.is_writing or self.state is State.DISCONNECTED:
+            return  # _handle_write calls us again once the output has drained
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            log.debug("%s: shutdown: %s", self.name, exc)
+
+    def force_close(self) -> None:
+        """Close now, dropping queued output; safe from any thread and from
+        inside this connection's own callbacks (the close runs after them)."""
+        if self.state is State.CONNECTED or self.state is State.DISCONNECTING:
+            self.state = State.DISCONNECTING
+            self.loop.queue_in_loop(self._force_close_in_loop)
+
+    def _force_close_in_loop(self) -> None:
+        if self.state is State.CONNECTED or self.state is State.DISCONNECTING:
+            self._handle_close()
+
+    def _handle_error(self, operation: str, exc: OSError) -> None:
+        log.info("%s: %s failed (%s), closing", self.name, operation, exc)
+        self._handle_close()
+
+    def _handle_close(self) -> None:
+        if self.state is State.DISCONNECTED:
+            return
+        self.state = State.DISCONNECTED
+        self._channel.disable_all()
+        self._discard_output()
+        self.connection_callback(self)
+        self.close_callback(self)
+
+    def __repr__(self) -> str:
+        return f"<TcpConnection {self.name} {self.state.value} peer={self.peer_address}>"

@@ -1,0 +1,100 @@
+"""Accepts on a base loop and spreads connections over a pool of I/O loops."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from reactor.acceptor import Acceptor
+from reactor.buffer import Buffer
+from reactor.event_loop import EventLoop
+from reactor.event_loop_thread_pool import EventLoopThreadPool
+from reactor.tcp_connection import TcpConnection
+
+log = logging.getLogger(__name__)
+
+
+class TcpServer:
+    """muduo's TcpServer: each connection lives on one I/O loop, round robin.
+
+    Callbacks run on the connection's own loop. The table of connections is
+    kept by the base loop, which alone adds and removes entries.
+    """
+
+    def __init__(self, loop: EventLoop, host: str, port: int, name: str = "server",
+                 threads: int = 0, reuse_port: bool = False) -> None:
+        self.loop = loop
+        self.name = name
+        self.acceptor = Acceptor(loop, host, port, reuse_port)
+        self.acceptor.new_connection_callback = self._new_connection
+        self.thread_pool = EventLoopThreadPool(loop, threads, name)
+        self.connections: dict[str, TcpConnection] = {}
+        self._next_id = 1
+        self.started = False
+
+        self.connection_callback: Callable[[TcpConnection], None] = lambda conn: None
+        self.message_callback: Callable[[TcpConnection, Buffer], None] | None = None
+        self.write_complete_callback: Callable[[TcpConnection], None] | None = None
+        self.high_water_mark_callback: Callable[[TcpConnection, int], None] | None = None
+        self.high_water_mark = TcpConnection.DEFAULT_HIGH_WATER_MARK
+        self.thread_init_callback: Callable[[EventLoop], None] | None = None
+
+    @property
+    def address(self) -> tuple:
+        return self.acceptor.address
+
+    @property
+    def port(self) -> int:
+        return self.acceptor.address[1]
+
+    def start(self) -> None:
+        """Start the I/O threads and listen; call on the base loop's thread."""
+        self.loop.assert_in_loop_thread()
+        if self.started:
+            return
+        self.started = True
+        self.thread_pool.start(self.thread_init_callback)
+        self.acceptor.listen()
+
+    def stop(self) -> None:
+        """Stop accepting, close every connection, stop the I/O threads."""
+        self.loop.assert_in_loop_thread()
+        if self.acceptor.listening:
+            self.acceptor.close()
+        connections, self.connections = self.connections, {}
+        for conn in connections.values():
+            conn.loop.run_in_loop(conn.connect_destroyed)
+        self.thread_pool.stop()
+
+    def _new_connection(self, sock: socket.socket, peer_address: Any) -> None:
+        self.loop.assert_in_loop_thread()
+        io_loop = self.thread_pool.get_next_loop()
+        name = f"{self.name}#{self._next_id}"
+        self._next_id += 1
+        try:
+            conn = TcpConnection(io_loop, name, sock, peer_address)
+        except OSError as exc:  # the peer may already have gone (getsockname fails)
+            log.info("%s: new connection from %s failed at once: %s", self.name, peer_address, exc)
+            sock.close()
+            return
+        conn.connection_callback = self.connection_callback
+        if self.message_callback is not None:
+            conn.message_callback = self.message_callback
+        conn.write_complete_callback = self.write_complete_callback
+        conn.high_water_mark_callback = self.high_water_mark_callback
+        conn.high_water_mark = self.high_water_mark
+        conn.close_callback = self._remove_connection
+        self.connections[name] = conn
+        io_loop.run_in_loop(conn.connect_established)
+
+    def _remove_connection(self, conn: TcpConnection) -> None:
+        # Called on the connection's loop; the table belongs to the base loop.
+        self.loop.run_in_loop(partial(self._remove_connection_in_loop, conn))
+
+    def _remove_connection_in_loop(self, conn: TcpConnection) -> None:
+        self.connections.pop(conn.name, None)
+        # Queued, not run: the connection may still be inside its own handler.
+        conn.loop.queue_in_loop(conn.connect_destroyed)

@@ -1,0 +1,1 @@
+"""The meeting service: accounts, sessions, rooms, relay, storage (issue 3)."""

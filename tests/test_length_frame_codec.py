@@ -1,0 +1,72 @@
+"""LengthFrameCodec: frames across reads, and bad lengths close one connection."""
+
+import logging
+import socket
+import struct
+import time
+
+from reactor.length_frame_codec import LengthFrameCodec
+from tests.conftest import connection_count, recv_exactly, running_server, wait_until
+
+
+def _echo_codec(max_frame_size=1024, min_frame_size=0):
+    frames = []
+
+    def configure(server):
+        def on_frame(conn, frame):
+            frames.append(frame)
+            codec.send(conn, frame)
+
+        codec = LengthFrameCodec(on_frame, max_frame_size, min_frame_size)
+        server.message_callback = codec.on_message
+
+    return configure, frames
+
+
+def test_frames_split_and_merged_across_reads_come_out_whole():
+    configure, frames = _echo_codec()
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            stream = b"".join(LengthFrameCodec.encode(p) for p in [b"one", b"", b"three" * 50, b"4"])
+            for i in range(0, len(stream), 7):  # dribble it in odd pieces
+                sock.sendall(stream[i:i + 7])
+                time.sleep(0.001)
+            assert recv_exactly(sock, len(stream)) == stream
+    assert frames == [b"one", b"", b"three" * 50, b"4"]
+
+
+def test_oversize_length_closes_only_that_connection_and_says_why(caplog):
+    configure, _ = _echo_codec(max_frame_size=1024)
+    with running_server(threads=2, configure=configure) as server:
+        good = socket.create_connection(("127.0.0.1", server.port))
+        bad = socket.create_connection(("127.0.0.1", server.port))
+        with caplog.at_level(logging.WARNING, logger="reactor.length_frame_codec"):
+            bad.sendall(struct.pack("!I", 1_000_000) + b"garbage")
+            bad.settimeout(5)
+            assert bad.recv(10) == b""
+        assert any("frame length 1000000 outside [0, 1024]" in r.getMessage() for r in caplog.records)
+        assert wait_until(lambda: connection_count(server) == 1)
+        good.sendall(LengthFrameCodec.encode(b"still fine"))
+        assert recv_exactly(good, 14) == LengthFrameCodec.encode(b"still fine")
+        good.close()
+        bad.close()
+
+
+def test_length_below_the_minimum_is_rejected():
+    configure, frames = _echo_codec(min_frame_size=1)
+    with running_server(configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(struct.pack("!I", 0))
+            sock.settimeout(5)
+            assert sock.recv(10) == b""
+    assert frames == []
+
+
+def test_send_refuses_a_frame_over_the_maximum():
+    codec = LengthFrameCodec(lambda conn, frame: None, max_frame_size=4)
+    try:
+        codec.send(None, b"too long")
+    except ValueError as exc:
+        assert "exceeds 4" in str(exc)
+    else:
+        raise AssertionError("no ValueError")

@@ -1,0 +1,267 @@
+"""TcpConnection: byte-exact transfer, flow control, half-close, errors."""
+
+import hashlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from reactor.echo_server import EchoServer
+from reactor.event_loop_thread import EventLoopThread
+from reactor.tcp_connection import TcpConnection
+from tests.conftest import call_in_loop, connection_count, recv_exactly, running_server, wait_until
+
+MiB = 1024 * 1024
+
+
+def _start_echo(threads: int, high_water_mark: int = 4 * MiB):
+    base = EventLoopThread("echo-base")
+    loop = base.start_loop()
+
+    def make():
+        server = EchoServer(loop, "127.0.0.1", 0, threads, high_water_mark)
+        server.start()
+        return server
+
+    return base, call_in_loop(loop, make)
+
+
+def _stop_echo(base, server):
+    call_in_loop(base.loop, server.stop)
+    base.stop()
+
+
+def test_fifty_mib_echo_arrives_byte_exact():
+    base, server = _start_echo(threads=2)
+    try:
+        payload = os.urandom(50 * MiB)
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sender = threading.Thread(target=sock.sendall, args=(payload,))
+            sender.start()
+            echoed = recv_exactly(sock, len(payload))
+            sender.join()
+        assert hashlib.sha256(echoed).digest() == hashlib.sha256(payload).digest()
+    finally:
+        _stop_echo(base, server)
+
+
+def test_a_peer_that_never_reads_fires_the_high_water_mark_and_memory_stays_bounded():
+    high_water = 1 * MiB
+    base, server = _start_echo(threads=1, high_water_mark=high_water)
+    fired = []
+    original = server.server.high_water_mark_callback
+
+    def record(conn, queued):
+        fired.append(queued)
+        original(conn, queued)
+
+    server.server.high_water_mark_callback = record
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.setblocking(False)
+            chunk = b"x" * 65536
+            sent = 0
+            stalled_since = None
+            # Push until the kernel refuses more for half a second: the server
+            # must have stopped reading from us by then.
+            while sent < 256 * MiB:
+                try:
+                    sent += sock.send(chunk)
+                    stalled_since = None
+                except BlockingIOError:
+                    stalled_since = stalled_since or time.monotonic()
+                    if time.monotonic() - stalled_since > 0.5:
+                        break
+                    time.sleep(0.01)
+            tcp_server = server.server
+            conn = call_in_loop(tcp_server.loop, lambda: next(iter(tcp_server.connections.values())))
+            queued = call_in_loop(conn.loop, lambda: conn.output_bytes)
+            reading = call_in_loop(conn.loop, lambda: conn.is_reading)
+        assert fired, "high-water-mark callback never fired"
+        assert not reading
+        # Bounded by the mark plus what one read can add, not by what was sent.
+        assert high_water <= queued <= high_water + 2 * TcpConnection.RECV_ROOM + 65536
+        assert sent < 64 * MiB
+    finally:
+        _stop_echo(base, server)
+
+
+def test_reading_resumes_once_the_slow_peer_catches_up():
+    base, server = _start_echo(threads=1, high_water_mark=256 * 1024)
+    try:
+        payload = os.urandom(8 * MiB)
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sender = threading.Thread(target=sock.sendall, args=(payload,))
+            sender.start()
+            time.sleep(0.3)  # let the server hit the mark and pause
+            echoed = recv_exactly(sock, len(payload))
+            sender.join()
+        assert echoed == payload
+    finally:
+        _stop_echo(base, server)
+
+
+def test_shutdown_delivers_all_pending_output_before_fin():
+    blob = os.urandom(8 * MiB)
+    received_after_fin = []
+
+    def configure(server):
+        def on_connection(conn):
+            if conn.connected:
+                conn.send(blob)  # far more than the socket buffer holds
+                conn.shutdown()
+
+        def on_message(conn, buffer):
+            received_after_fin.append(buffer.retrieve_all())
+
+        server.connection_callback = on_connection
+        server.message_callback = on_message
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            time.sleep(0.3)  # output is queued in the server meanwhile
+            data = bytearray()
+            while chunk := sock.recv(1 << 20):
+                data += chunk
+            assert bytes(data) == blob
+            # Half-close: the server still reads what we send after its FIN.
+            sock.sendall(b"bye")
+            assert wait_until(lambda: b"".join(received_after_fin) == b"bye", timeout=3)
+
+
+def test_peer_reset_mid_frame_closes_only_that_connection():
+    from reactor.length_frame_codec import LengthFrameCodec
+
+    def configure(server):
+        codec = LengthFrameCodec(lambda conn, frame: codec.send(conn, frame))
+        server.message_callback = codec.on_message
+
+    with running_server(threads=2, configure=configure) as server:
+        good = socket.create_connection(("127.0.0.1", server.port))
+        bad = socket.create_connection(("127.0.0.1", server.port))
+        assert wait_until(lambda: connection_count(server) == 2)
+        bad.sendall(struct.pack("!I", 1000) + b"half a frame")
+        time.sleep(0.05)
+        bad.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        bad.close()  # RST instead of FIN
+        assert wait_until(lambda: connection_count(server) == 1)
+        good.sendall(struct.pack("!I", 5) + b"hello")
+        assert recv_exactly(good, 9) == struct.pack("!I", 5) + b"hello"
+        good.close()
+
+
+def test_force_close_inside_a_callback_closes_once_after_the_callback():
+    events = []
+
+    def configure(server):
+        def on_connection(conn):
+            events.append("up" if conn.connected else "down")
+
+        def on_message(conn, buffer):
+            buffer.skip(len(buffer))
+            conn.force_close()
+            events.append("callback still running")
+            conn.send(b"ignored")  # harmless once closing
+            conn.force_close()
+
+        server.connection_callback = on_connection
+        server.message_callback = on_message
+
+    with running_server(configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"close me")
+            assert sock.recv(100) == b""
+        assert wait_until(lambda: connection_count(server) == 0)
+        assert events == ["up", "callback still running", "down"]
+
+
+def test_send_from_another_thread_copies_a_mutable_buffer():
+    conns = []
+
+    def configure(server):
+        server.connection_callback = lambda conn: conn.connected and conns.append(conn)
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            assert wait_until(lambda: conns)
+            data = bytearray(b"original")
+            conns[0].send(data)
+            data[:] = b"changed!"
+            assert recv_exactly(sock, 8) == b"original"
+
+
+def test_write_complete_fires_when_output_drains():
+    completed = threading.Event()
+
+    def configure(server):
+        server.connection_callback = lambda conn: conn.connected and conn.send(b"y" * (4 * MiB))
+        server.write_complete_callback = lambda conn: completed.set()
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            time.sleep(0.2)
+            assert not completed.is_set()  # still queued: we have not read
+            recv_exactly(sock, 4 * MiB)
+            assert completed.wait(3)
+
+
+def test_a_paused_connection_whose_peer_hangs_up_does_not_make_the_loop_spin():
+    conns = []
+
+    def configure(server):
+        def on_connection(conn):
+            if conn.connected:
+                conn.stop_reading()
+                conns.append(conn)
+
+        server.connection_callback = on_connection
+
+    with running_server(threads=1, configure=configure) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        assert wait_until(lambda: conns)
+        sock.close()
+        loop = conns[0].loop
+        time.sleep(0.05)
+        before = loop.iterations
+        time.sleep(1.0)
+        assert loop.iterations - before <= 2
+        # Once reading resumes, the hang-up is seen and the connection closes.
+        conns[0].start_reading()
+        assert wait_until(lambda: connection_count(server) == 0)
+
+
+SIGPIPE_SCRIPT = textwrap.dedent("""
+    import signal, socket, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from tests.conftest import running_server, wait_until
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a C host program might leave it
+    conns = []
+    def on_connection(conn):
+        if conn.connected:
+            conn.stop_reading()  # so that only a write can find out the peer left
+            conns.append(conn)
+    def configure(server):
+        server.connection_callback = on_connection
+    with running_server(threads=1, configure=configure) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        wait_until(lambda: conns)
+        sock.close()  # FIN; our next write draws an RST, the one after it EPIPE
+        time.sleep(0.1)
+        for _ in range(200):
+            conns[0].send(b"z" * 65536)
+            time.sleep(0.001)
+        wait_until(lambda: conns[0].disconnected)
+        print("survived", conns[0].disconnected)
+""")
+
+
+def test_writing_to_a_vanished_peer_does_not_kill_the_process_with_sigpipe():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", SIGPIPE_SCRIPT, root],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert result.stdout.strip() == "survived True"
