@@ -14,12 +14,15 @@ class Buffer:
     unread bytes to the front only when the tail is too small.
     """
 
-    __slots__ = ("_data", "_read", "_write")
+    __slots__ = ("_data", "_read", "_view", "_write")
 
     INITIAL_SIZE = 64 * 1024
 
     def __init__(self, initial_size: int = INITIAL_SIZE) -> None:
         self._data = bytearray(initial_size)
+        # One long-lived view, so that a read or a copy-out needs no new one;
+        # it is released whenever the bytearray must be resized.
+        self._view = memoryview(self._data)
         self._read = 0
         self._write = 0
 
@@ -33,24 +36,30 @@ class Buffer:
     def peek(self, n: int | None = None) -> bytes:
         """A copy of the first n readable bytes (all by default), not consumed."""
         end = self._write if n is None else min(self._write, self._read + n)
-        return bytes(self._data[self._read:end])
+        return bytes(self._view[self._read:end])
 
     def peek_uint32(self, offset: int = 0) -> int:
         """A big-endian 32-bit integer at `offset` into the readable bytes."""
         start = self._read + offset
-        return int.from_bytes(self._data[start:start + 4], "big")
+        return int.from_bytes(self._view[start:start + 4], "big")
 
     def retrieve(self, n: int) -> bytes:
         """Consume and return the first n readable bytes."""
-        if n > len(self):
-            raise ValueError(f"retrieve({n}) with only {len(self)} bytes readable")
         start = self._read
-        out = bytes(self._data[start:start + n])
-        self.skip(n)
+        end = start + n
+        if end > self._write:
+            raise ValueError(f"retrieve({n}) with only {len(self)} bytes readable")
+        out = bytes(self._view[start:end])
+        if end == self._write:
+            self._read = self._write = 0
+        else:
+            self._read = end
         return out
 
     def retrieve_all(self) -> bytes:
-        return self.retrieve(len(self))
+        out = bytes(self._view[self._read:self._write])
+        self._read = self._write = 0
+        return out
 
     def skip(self, n: int) -> None:
         """Consume n bytes without copying them."""
@@ -61,23 +70,26 @@ class Buffer:
     def append(self, data: bytes | bytearray | memoryview) -> None:
         n = len(data)
         self._make_room(n)
-        self._data[self._write:self._write + n] = data
+        self._view[self._write:self._write + n] = data
         self._write += n
 
     def recv_into(self, sock: socket.socket, min_room: int = 16 * 1024) -> int:
         """One recv_into the free tail; returns what recv_into returns."""
-        self._make_room(min_room)
-        with memoryview(self._data) as view:
-            n = sock.recv_into(view[self._write:])
+        if len(self._data) - self._write < min_room:
+            self._make_room(min_room)
+        n = sock.recv_into(self._view[self._write:])
         self._write += n
         return n
 
     def shrink(self, keep: int = INITIAL_SIZE) -> None:
         """Give back memory after a burst, keeping unread bytes."""
         if self.capacity > keep and len(self) <= keep:
-            self._data = bytearray(self._data[self._read:self._write]) + bytearray(keep - len(self))
-            self._write -= self._read
+            unread = self._view[self._read:self._write].tobytes()
+            self._view.release()
+            self._data = bytearray(unread) + bytearray(keep - len(unread))
+            self._view = memoryview(self._data)
             self._read = 0
+            self._write = len(unread)
 
     def _make_room(self, n: int) -> None:
         if len(self._data) - self._write >= n:
@@ -85,10 +97,13 @@ class Buffer:
         readable = self._write - self._read
         if self._read > 0:
             # Slide the unread bytes to the front to reuse consumed space.
+            # (a bytearray slice is a copy: the two ranges may overlap)
             self._data[0:readable] = self._data[self._read:self._write]
             self._read = 0
             self._write = readable
         free = len(self._data) - readable
         if free < n:
             # Grow at least twofold so that a stream of appends costs O(n).
+            self._view.release()
             self._data.extend(bytes(max(n - free, len(self._data))))
+            self._view = memoryview(self._data)

@@ -27,7 +27,6 @@ class EchoServer:
         self.server.message_callback = self._on_message
         self.server.high_water_mark = high_water_mark
         self.server.high_water_mark_callback = self._on_high_water
-        self.server.write_complete_callback = self._on_write_complete
 
     @property
     def port(self) -> int:
@@ -47,12 +46,16 @@ class EchoServer:
     def _on_message(conn: TcpConnection, buffer: Buffer) -> None:
         conn.send(buffer.retrieve_all())
 
-    @staticmethod
-    def _on_high_water(conn: TcpConnection, queued: int) -> None:
+    @classmethod
+    def _on_high_water(cls, conn: TcpConnection, queued: int) -> None:
         log.debug("%s: %d bytes queued, pausing reads", conn.name, queued)
         conn.stop_reading()
+        # Watched only while paused: a write-complete call per echoed message
+        # would cost the common case a queued callback each time.
+        conn.write_complete_callback = cls._on_drained
 
     @staticmethod
-    def _on_write_complete(conn: TcpConnection) -> None:
-        if not conn.is_reading and conn.connected:
+    def _on_drained(conn: TcpConnection) -> None:
+        conn.write_complete_callback = None
+        if conn.connected:
             conn.start_reading()

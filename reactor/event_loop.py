@@ -34,7 +34,8 @@ class EventLoop:
         if getattr(_loop_of_thread, "loop", None) is not None:
             raise RuntimeError(f"thread {threading.current_thread().name} already has an EventLoop")
         self.name = name or threading.current_thread().name
-        self._thread_id = threading.get_ident()
+        # The owning thread; read-only after construction.
+        self.thread_id = threading.get_ident()
         self._selector = selectors.EpollSelector()
         self._timers = TimerQueue()
         self._pending: list[Callable[[], None]] = []
@@ -57,12 +58,12 @@ class EventLoop:
     # -- thread rules -----------------------------------------------------
 
     def is_in_loop_thread(self) -> bool:
-        return threading.get_ident() == self._thread_id
+        return threading.get_ident() == self.thread_id
 
     def assert_in_loop_thread(self) -> None:
-        if threading.get_ident() != self._thread_id:
+        if threading.get_ident() != self.thread_id:
             raise WrongThreadError(
-                f"EventLoop {self.name!r} belongs to thread {self._thread_id}, "
+                f"EventLoop {self.name!r} belongs to thread {self.thread_id}, "
                 f"called from {threading.current_thread().name} ({threading.get_ident()})"
             )
 
@@ -82,7 +83,7 @@ class EventLoop:
                 timeout = 0.0 if self._pending else timers.next_timeout(time.monotonic())
                 self.iterations += 1
                 for key, mask in select(timeout):
-                    key.data.handle_event(mask)
+                    key.data(mask)  # the channel's bound handle_event
                 timers.run_expired()
                 if self._pending:
                     self._run_pending()
@@ -114,7 +115,7 @@ class EventLoop:
 
     def run_in_loop(self, fn: Callable[[], None]) -> None:
         """Run fn now if called on the loop thread, else queue it."""
-        if threading.get_ident() == self._thread_id:
+        if threading.get_ident() == self.thread_id:
             fn()
         else:
             self.queue_in_loop(fn)
@@ -127,7 +128,7 @@ class EventLoop:
         # One wake-up per batch: when the list was non-empty, a wake-up for it
         # is already on its way. The loop thread itself needs none, since it
         # looks at the list before it next blocks.
-        if was_empty and threading.get_ident() != self._thread_id:
+        if was_empty and threading.get_ident() != self.thread_id:
             self._wakeup()
 
     def _run_pending(self) -> None:
@@ -188,9 +189,9 @@ class EventLoop:
         self.assert_in_loop_thread()
         if channel.interest:
             if channel.registered:
-                self._selector.modify(channel.fileobj, channel.interest, channel)
+                self._selector.modify(channel.fileobj, channel.interest, channel.handle_event)
             else:
-                self._selector.register(channel.fileobj, channel.interest, channel)
+                self._selector.register(channel.fileobj, channel.interest, channel.handle_event)
                 channel.registered = True
         elif channel.registered:
             self._selector.unregister(channel.fileobj)
