@@ -73,7 +73,10 @@ class Acceptor:
         self._channel.enable_reading()
 
     def close(self) -> None:
+        """Stop listening and release the fds; safe to call twice."""
         self.loop.assert_in_loop_thread()
+        if self.socket.fileno() == -1:
+            return
         self._channel.disable_all()
         self.socket.close()
         if self._spare_fd >= 0:

@@ -50,11 +50,6 @@ class EventLoop:
         self._wakeup_channel.enable_reading()
         _loop_of_thread.loop = self
 
-    @staticmethod
-    def current() -> EventLoop | None:
-        """The loop of the calling thread, if it has one."""
-        return getattr(_loop_of_thread, "loop", None)
-
     # -- thread rules -----------------------------------------------------
 
     def is_in_loop_thread(self) -> bool:

@@ -127,11 +127,11 @@ class TcpConnection:
     def connect_destroyed(self) -> None:
         """The last step of a connection: unregister and close the socket."""
         self.loop.assert_in_loop_thread()
-        if self.state is _CONNECTED or self.state is _DISCONNECTING:
-            self.state = _DISCONNECTED
-            self._channel.disable_all()
-            self.connection_callback(self)
+        was_open = self.state is _CONNECTED or self.state is _DISCONNECTING
+        self.state = _DISCONNECTED
         self._channel.disable_all()
+        if was_open:  # closed by its owner (server stop), not by the peer: tell the user
+            self.connection_callback(self)
         self._discard_output()
         self.socket.close()
 
@@ -200,7 +200,11 @@ class TcpConnection:
             if skip >= size:
                 skip -= size
                 continue
-            output.append(memoryview(buf)[skip:] if skip else buf)
+            if isinstance(buf, bytes):
+                output.append(memoryview(buf)[skip:] if skip else buf)
+            else:
+                # The caller may reuse a mutable buffer once send() returns.
+                output.append(bytes(memoryview(buf)[skip:]))
             skip = 0
 
     def _handle_write(self) -> None:

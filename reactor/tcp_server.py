@@ -25,12 +25,16 @@ class TcpServer:
     """
 
     def __init__(self, loop: EventLoop, host: str, port: int, name: str = "server",
-                 threads: int = 0, reuse_port: bool = False) -> None:
+                 threads: int = 0, reuse_port: bool = False,
+                 thread_pool: EventLoopThreadPool | None = None) -> None:
         self.loop = loop
         self.name = name
         self.acceptor = Acceptor(loop, host, port, reuse_port)
         self.acceptor.new_connection_callback = self._new_connection
-        self.thread_pool = EventLoopThreadPool(loop, threads, name)
+        # Several servers (ports) may share one pool of I/O loops; whoever made
+        # a shared pool starts and stops it.
+        self._owns_pool = thread_pool is None
+        self.thread_pool = thread_pool or EventLoopThreadPool(loop, threads, name)
         self.connections: dict[str, TcpConnection] = {}
         self._next_id = 1
         self.started = False
@@ -56,18 +60,22 @@ class TcpServer:
         if self.started:
             return
         self.started = True
-        self.thread_pool.start(self.thread_init_callback)
+        if self._owns_pool:
+            self.thread_pool.start(self.thread_init_callback)
         self.acceptor.listen()
 
+    def stop_accepting(self) -> None:
+        """Close the listening socket; live connections go on."""
+        self.acceptor.close()
+
     def stop(self) -> None:
-        """Stop accepting, close every connection, stop the I/O threads."""
-        self.loop.assert_in_loop_thread()
-        if self.acceptor.listening:
-            self.acceptor.close()
+        """Stop accepting, close every connection, stop the I/O threads (if ours)."""
+        self.stop_accepting()
         connections, self.connections = self.connections, {}
         for conn in connections.values():
             conn.loop.run_in_loop(conn.connect_destroyed)
-        self.thread_pool.stop()
+        if self._owns_pool:
+            self.thread_pool.stop()
 
     def _new_connection(self, sock: socket.socket, peer_address: Any) -> None:
         self.loop.assert_in_loop_thread()

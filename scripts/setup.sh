@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   # build and load dependencies of the Python packages
-  swig libspeexdsp-dev libmariadb-dev pkg-config build-essential
+  python3-venv python3-dev swig libspeexdsp-dev libmariadb-dev pkg-config build-essential
   libpulse-mainloop-glib0
   # what PyQt5 loads for a window (offscreen and under Xvfb)
   xvfb libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1

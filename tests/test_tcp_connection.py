@@ -265,3 +265,39 @@ def test_writing_to_a_vanished_peer_does_not_kill_the_process_with_sigpipe():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert result.stdout.strip() == "survived True"
+
+
+def test_queued_output_does_not_alias_a_mutable_buffer_the_caller_reuses():
+    original = os.urandom(8 * MiB)
+
+    def configure(server):
+        def on_connection(conn):
+            if conn.connected:
+                scratch = bytearray(original)
+                conn.send(scratch)  # far more than the socket takes at once
+                scratch[:] = bytes(len(scratch))  # reused at once, as a frame buffer would be
+
+        server.connection_callback = on_connection
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            assert recv_exactly(sock, len(original)) == original
+
+
+def test_an_idle_connection_asks_for_no_write_events():
+    conns = []
+
+    def configure(server):
+        server.connection_callback = lambda conn: conn.connected and conns.append(conn)
+        server.message_callback = lambda conn, buf: conn.send(buf.retrieve_all())
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"x" * 100_000)
+            recv_exactly(sock, 100_000)
+            conn = conns[0]
+            assert not call_in_loop(conn.loop, lambda: conn.is_writing)
+            before = conn.loop.iterations
+            time.sleep(1.0)
+            # EPOLLOUT left on would wake the loop at once, every time.
+            assert conn.loop.iterations - before <= 2

@@ -1,0 +1,1 @@
+"""Load generators and comparisons; each prints JSON and can draw a PNG."""
