@@ -1,7 +1,7 @@
 # Each target installs what is missing first (scripts/setup.sh is quick when all is there).
 PYTHON := .venv/bin/python
 PORT ?= 9000
-THREADS ?= 2
+THREADS ?= 1
 
 .PHONY: setup run test lint bench bench-quick clean
 

@@ -1,8 +1,4 @@
-"""mini-meeting server command line.
-
-Until the meeting service lands (issue 3), this runs the reactor's echo
-service, so that `make run` already starts a real server on the reactor.
-"""
+"""mini-meeting server: `python server_main.py --help` lists the flags."""
 
 from __future__ import annotations
 
@@ -11,38 +7,73 @@ import logging
 import signal
 import sys
 
-from reactor.echo_server import EchoServer
 from reactor.event_loop import EventLoop
+from server.config import ServerConfig
+from server.meeting_server import MeetingServer
+from server.storage import DEFAULT_DB_URL
+from server.storage.errors import StorageError
 
 log = logging.getLogger("server_main")
 
+# Between telling clients that the server stops and closing their connections.
+SHUTDOWN_GRACE = 0.5
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="mini-meeting server (for now: the reactor echo demo)")
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=9000, help="TCP port to listen on (default 9000)")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="I/O loop threads; 0 runs everything on the accepting loop (default 2)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default INFO)")
-    return parser.parse_args(argv)
+    parser = argparse.ArgumentParser(
+        description="mini-meeting relay server: control on PORT, audio on PORT+1, video on PORT+2")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: all)")
+    parser.add_argument("--port", type=int, default=9000,
+                        help="base port: control; audio and video use the next two (default 9000)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="I/O loop threads; 0 runs everything on the accepting loop. One loop is "
+                             "fastest on Python with the GIL (see README); default 1")
+    parser.add_argument("--db", default=DEFAULT_DB_URL,
+                        help=f"database URL: sqlite:///PATH or mysql://USER:PASS@HOST:PORT/DB "
+                             f"(default {DEFAULT_DB_URL})")
+    parser.add_argument("--heartbeat-timeout", type=float, default=30.0,
+                        help="seconds of silence after which a client is removed (default 30)")
+    parser.add_argument("--max-room-size", type=int, default=100,
+                        help="members a room can hold (default 100)")
+    parser.add_argument("--stats-interval", type=float, default=10.0,
+                        help="seconds between stats log lines; 0 turns them off (default 10)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging level (default INFO)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65533:
+        parser.error("--port must be between 0 and 65533 (the next two ports are used too)")
+    if args.threads < 0 or args.max_room_size < 1 or args.heartbeat_timeout <= 0:
+        parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
-    loop = EventLoop("main")
-    server = EchoServer(loop, args.host, args.port, args.threads)
+    config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
+                          heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
+                          stats_interval=args.stats_interval)
+    loop = EventLoop("control")
+    try:
+        server = MeetingServer(loop, config)
+    except (StorageError, ValueError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     server.start()
 
     def on_signal(signum: int, _frame) -> None:
+        # Only quit() here: the handler interrupts the loop's own thread at any
+        # point, and quit() takes no lock and touches no loop state.
         log.info("signal %d: stopping", signum)
         loop.quit()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    log.info("echo server listening on %s:%d with %d I/O threads", args.host, server.port, args.threads)
+    loop.loop()
+    server.begin_shutdown()
+    # A moment for the goodbyes to go out before the connections close.
+    loop.run_after(SHUTDOWN_GRACE, loop.quit)
     loop.loop()
     server.stop()
     loop.close()

@@ -1,1 +1,6 @@
-"""The wire format shared by server and client (issue 3); imports nothing of ours."""
+"""The wire format shared by server and client; imports nothing of ours.
+
+See docs/PROTOCOL.md for the full description.
+"""
+
+PROTOCOL_VERSION = 1

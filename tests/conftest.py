@@ -95,3 +95,80 @@ def running_server(threads: int = 0, configure: Callable[[TcpServer], None] | No
 
 def connection_count(server: TcpServer) -> int:
     return call_in_loop(server.loop, lambda: len(server.connections))
+
+
+@contextlib.contextmanager
+def running_meeting_server(db_url: str, threads: int = 1, storage: Any = None,
+                           **settings: Any) -> Iterator[Any]:
+    """A MeetingServer on 127.0.0.1 (three free ports), its control loop on a thread."""
+    from server.config import ServerConfig
+    from server.meeting_server import MeetingServer
+
+    config = ServerConfig(host="127.0.0.1", port=0, threads=threads, db_url=db_url,
+                          stats_interval=0, **settings)
+    base = EventLoopThread("control")
+    loop = base.start_loop()
+
+    def make() -> MeetingServer:
+        server = MeetingServer(loop, config, storage)
+        server.start()
+        return server
+
+    try:
+        server = call_in_loop(loop, make)
+    except BaseException:
+        base.stop()
+        raise
+    try:
+        yield server
+    finally:
+        call_in_loop(loop, server.stop)
+        base.stop()
+
+
+MYSQL_SKIP_REASON = "MariaDB not reachable at 127.0.0.1:3306: MySQL tests skipped"
+
+
+@contextlib.contextmanager
+def fresh_mysql_database() -> Iterator[str]:
+    """A new, empty MariaDB database for one test (dropped after); skips without MariaDB."""
+    import uuid
+
+    import MySQLdb
+
+    try:
+        admin = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", connect_timeout=3)
+    except MySQLdb.Error:
+        pytest.skip(MYSQL_SKIP_REASON)
+    name = f"mm_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        yield f"mysql://root@127.0.0.1:3306/{name}"
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()
+
+
+@contextlib.contextmanager
+def database_url(kind: str, tmp_path) -> Iterator[str]:
+    if kind == "mysql":
+        with fresh_mysql_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path}/meeting.db"
+
+
+@pytest.fixture(params=[("sqlite", 1), ("sqlite", 4), ("mysql", 1)],
+                ids=["sqlite-1-loop", "sqlite-4-loops", "mysql"])
+def meeting_server(request, tmp_path) -> Iterator[Any]:
+    """A running meeting server on a fresh database: SQLite with 1 and 4 I/O loops, and MariaDB."""
+    kind, threads = request.param
+    with database_url(kind, tmp_path) as url, running_meeting_server(url, threads=threads) as server:
+        yield server
+
+
+@pytest.fixture(params=[1, 4], ids=["1-loop", "4-loops"])
+def sqlite_meeting_server(request, tmp_path) -> Iterator[Any]:
+    """A running meeting server on a fresh SQLite file, with 1 and with 4 I/O loops."""
+    with running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", threads=request.param) as server:
+        yield server

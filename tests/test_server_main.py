@@ -1,4 +1,4 @@
-"""server_main.py: starts, serves, and exits 0 on SIGTERM."""
+"""server_main.py: starts on SQLite, serves, and on SIGTERM tells clients and exits 0."""
 
 import os
 import signal
@@ -6,21 +6,37 @@ import socket
 import subprocess
 import sys
 
-from tests.conftest import recv_exactly, wait_until
+from protocol import PROTOCOL_VERSION
+from tests.conftest import wait_until
+from tests.raw_client import RawConnection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _three_free_ports() -> int:
+    """A base port whose next two ports are free too (checked, not assumed)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base > 65530:
+            continue
+        try:
+            for port in (base, base + 1, base + 2):
+                with socket.socket() as check:
+                    check.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no three consecutive free ports")
 
 
-def test_server_main_serves_and_stops_cleanly_on_sigterm():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "server_main.py", "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", "2"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+def test_server_main_serves_and_stops_cleanly_on_sigterm(tmp_path):
+    port = _three_free_ports()
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "server_main.py"), "--host", "127.0.0.1",
+                             "--port", str(port), "--threads", "2", "--db", f"sqlite:///{tmp_path}/m.db",
+                             "--stats-interval", "0.2"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         def connects() -> bool:
             try:
@@ -29,21 +45,35 @@ def test_server_main_serves_and_stops_cleanly_on_sigterm():
             except OSError:
                 return False
 
-        assert wait_until(connects, timeout=10, interval=0.05)
-        with socket.create_connection(("127.0.0.1", port)) as sock:
-            sock.sendall(b"hello")
-            assert recv_exactly(sock, 5) == b"hello"
+        assert wait_until(connects, timeout=15, interval=0.05)
+        conn = RawConnection(port)
+        conn.ok("hello", version=PROTOCOL_VERSION)
+        login_port = conn.ok("register", username="first", password="secret-pw")
+        assert login_port["user_id"]
+        assert conn.ok("login", username="first", password="secret-pw")["audio_port"] == port + 1
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=10)
+        assert conn.wait_push("server_shutdown")["message"]
+        assert conn.is_closed_by_server()
+        _, stderr = proc.communicate(timeout=15)
     finally:
         proc.kill()
-    assert proc.returncode == 0
-    assert "listening on 127.0.0.1" in stderr and "stopped" in stderr
+    assert proc.returncode == 0, stderr
+    assert f"control {port}, audio {port + 1}, video {port + 2}" in stderr
+    assert "stats: control=" in stderr
+    assert "stopped" in stderr
 
 
-def test_help_explains_the_flags():
-    result = subprocess.run([sys.executable, "server_main.py", "--help"], cwd=ROOT,
+def test_a_bad_database_url_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "server_main.py"), "--db", "postgres://x/y"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr and "unsupported database URL" in result.stderr
+
+
+def test_help_explains_every_flag():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "server_main.py"), "--help"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for flag in ("--host", "--port", "--threads", "--log-level"):
+    for flag in ("--host", "--port", "--threads", "--db", "--heartbeat-timeout", "--max-room-size",
+                 "--log-level"):
         assert flag in result.stdout

@@ -1,0 +1,70 @@
+"""Error codes: each failure a person can meet has its own code and message."""
+
+from __future__ import annotations
+
+
+class ErrorCode:
+    """Codes carried in error replies `{"code": ..., "message": ...}`."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    UNKNOWN_TYPE = "UNKNOWN_TYPE"
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    HELLO_FIRST = "HELLO_FIRST"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_PASSWORD = "INVALID_PASSWORD"
+    NAME_TAKEN = "NAME_TAKEN"
+    UNKNOWN_USER = "UNKNOWN_USER"
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    RATE_LIMITED = "RATE_LIMITED"
+    NOT_LOGGED_IN = "NOT_LOGGED_IN"
+    ALREADY_LOGGED_IN = "ALREADY_LOGGED_IN"
+    BAD_TOKEN = "BAD_TOKEN"
+    UNKNOWN_ROOM = "UNKNOWN_ROOM"
+    WRONG_ROOM_PASSWORD = "WRONG_ROOM_PASSWORD"
+    ROOM_FULL = "ROOM_FULL"
+    ALREADY_IN_ROOM = "ALREADY_IN_ROOM"
+    NOT_IN_ROOM = "NOT_IN_ROOM"
+    AVATAR_TOO_LARGE = "AVATAR_TOO_LARGE"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+# The message a person reads when the code alone is all that is known.
+DEFAULT_MESSAGES: dict[str, str] = {
+    ErrorCode.BAD_REQUEST: "The request is malformed.",
+    ErrorCode.UNKNOWN_TYPE: "The server does not know this kind of request.",
+    ErrorCode.UNSUPPORTED_VERSION: "This client speaks a protocol version the server does not support.",
+    ErrorCode.HELLO_FIRST: "Say hello (with the protocol version) before anything else.",
+    ErrorCode.INVALID_NAME: "User names are 1 to 32 characters with no control characters, "
+                            "and do not start or end with a space.",
+    ErrorCode.INVALID_PASSWORD: "Passwords are 6 to 128 characters.",
+    ErrorCode.NAME_TAKEN: "That user name is already taken.",
+    ErrorCode.UNKNOWN_USER: "There is no account with that user name.",
+    ErrorCode.WRONG_PASSWORD: "The password is wrong.",
+    ErrorCode.RATE_LIMITED: "Too many wrong passwords: wait a moment and try again.",
+    ErrorCode.NOT_LOGGED_IN: "Log in first.",
+    ErrorCode.ALREADY_LOGGED_IN: "This connection is already logged in.",
+    ErrorCode.BAD_TOKEN: "The session token is wrong or has expired: log in again.",
+    ErrorCode.UNKNOWN_ROOM: "There is no room with that id.",
+    ErrorCode.WRONG_ROOM_PASSWORD: "The room password is wrong.",
+    ErrorCode.ROOM_FULL: "The room is full.",
+    ErrorCode.ALREADY_IN_ROOM: "You are already in a room: leave it first.",
+    ErrorCode.NOT_IN_ROOM: "You are not in a room.",
+    ErrorCode.AVATAR_TOO_LARGE: "The avatar image is too large (64 KiB at most).",
+    ErrorCode.DATABASE_UNAVAILABLE: "The server's database is unavailable right now: try again shortly.",
+    ErrorCode.INTERNAL_ERROR: "The server failed to handle the request.",
+}
+
+
+class ProtocolError(Exception):
+    """A request that gets an error reply; the connection stays open."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        super().__init__(message or DEFAULT_MESSAGES.get(code, code))
+        self.code = code
+        self.message = message or DEFAULT_MESSAGES.get(code, code)
+        # The id of the request this answers, when the request could be read that far.
+        self.request_id: int | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}

@@ -1,0 +1,65 @@
+"""The fixed binary header of media frames; the payload after it is opaque."""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass
+
+from protocol.framing import FrameError
+
+
+class StreamKind(enum.IntEnum):
+    AUDIO = 1
+    VIDEO = 2
+
+
+class Codec(enum.IntEnum):
+    JPEG = 1
+    H264 = 2
+    VP8 = 3
+    OPUS = 16
+    PCM16 = 17  # raw 16-bit little-endian mono, for tests and fallbacks
+
+
+FLAG_KEYFRAME = 0x01
+
+# stream kind, sender id, sequence, capture time (microseconds, the sender's
+# clock), codec, flags
+MEDIA_HEADER = struct.Struct("!BIIqBB")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaHeader:
+    stream: StreamKind
+    sender_id: int
+    sequence: int
+    capture_us: int
+    codec: Codec
+    keyframe: bool
+
+    def pack(self) -> bytes:
+        return MEDIA_HEADER.pack(self.stream, self.sender_id, self.sequence & 0xFFFFFFFF,
+                                 self.capture_us, self.codec, FLAG_KEYFRAME if self.keyframe else 0)
+
+
+def parse_media_header(payload: bytes | memoryview) -> MediaHeader:
+    """The header of a media frame's payload; FrameError if it is malformed."""
+    if len(payload) < MEDIA_HEADER.size:
+        raise FrameError(f"media frame of {len(payload)} bytes is shorter than "
+                         f"its {MEDIA_HEADER.size}-byte header")
+    stream, sender, sequence, capture_us, codec, flags = MEDIA_HEADER.unpack_from(payload)
+    try:
+        return MediaHeader(StreamKind(stream), sender, sequence, capture_us, Codec(codec),
+                           bool(flags & FLAG_KEYFRAME))
+    except ValueError as exc:
+        raise FrameError(f"media frame: {exc}") from None
+
+
+def sender_of(payload: bytes | memoryview) -> int:
+    """Just the sender id, for the relay's per-frame check (no full parse)."""
+    return int.from_bytes(payload[1:5], "big")
+
+
+def stream_of(payload: bytes | memoryview) -> int:
+    return payload[0]

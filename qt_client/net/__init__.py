@@ -1,0 +1,15 @@
+"""The Qt-free client session: control, audio and video connections, login, rooms, reconnect.
+
+Shared by the desktop client, the headless bot and the tests; never imports PyQt5.
+"""
+
+from qt_client.net.avatar import decode_avatar, encode_avatar
+from qt_client.net.clock_offset import ClockOffsetEstimator
+from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD
+from qt_client.net.meeting_client import MeetingClient
+
+__all__ = [
+    "MAX_MEDIA_PAYLOAD", "ClientTimeout", "ClockOffsetEstimator", "MeetingClient", "NotConnectedError",
+    "ServerError", "decode_avatar", "encode_avatar",
+]

@@ -1,0 +1,190 @@
+"""One client connection speaking protocol frames: requests with replies, pushes, media."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from protocol.framing import MAX_FRAME_SIZE, FrameError, FrameKind, frame_prefix, split_frame
+from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
+from protocol.messages import encode_message
+from qt_client.net.errors import NotConnectedError
+from qt_client.net.pending_requests import PendingRequests, ResultHook
+from reactor.event_loop import EventLoop
+from reactor.length_frame_codec import LengthFrameCodec
+from reactor.tcp_client import TcpClient
+from reactor.tcp_connection import TcpConnection
+
+log = logging.getLogger(__name__)
+
+# The server closes a connection that sends a longer frame (length counts the kind byte).
+MAX_MEDIA_PAYLOAD = MAX_FRAME_SIZE - 1 - MEDIA_HEADER.size
+
+PushCallback = Callable[[dict[str, Any]], None]
+MediaCallback = Callable[[MediaHeader, memoryview], None]
+
+
+def _ignore(*_args: Any) -> None:
+    pass
+
+
+class FrameConnection:
+    """A TcpClient whose frames are decoded: replies complete futures, the rest go to callbacks.
+
+    The callbacks (`on_up`, `on_down`, `on_push`, `on_media`) run on the
+    loop's thread; one that raises is logged and the connection goes on.
+    `request`, `send_media` and `close` may be called from any thread.
+    """
+
+    def __init__(self, loop: EventLoop, address: tuple[str, int], name: str, *, retry: bool = False) -> None:
+        self.loop = loop
+        self.name = name
+        self._client = TcpClient(loop, address, name, retry=retry)
+        self._codec = LengthFrameCodec(self._on_frame, max_frame_size=MAX_FRAME_SIZE, min_frame_size=1)
+        self._client.connection_callback = self._on_connection
+        self._client.message_callback = self._codec.on_message
+        self._pending = PendingRequests()
+        # Guards `_is_up` and `_stopping`, so that wait_up also wakes when the connection is closed.
+        self._changed = threading.Condition()
+        self._is_up = False
+        self._stopping = False
+        self._closed = threading.Event()  # set once closed by us and the socket is released
+
+        self.on_up: Callable[[], None] = _ignore
+        self.on_down: Callable[[], None] = _ignore
+        self.on_push: PushCallback = _ignore
+        self.on_media: MediaCallback = _ignore
+
+    @property
+    def connected(self) -> bool:
+        return self._is_up
+
+    def start(self) -> None:
+        """Start dialling (again, after `stop_retrying`); `wait_up` tells when the connection is there."""
+        self._set(stopping=False)
+        self._closed.clear()
+        self._client.connect()
+
+    def wait_up(self, timeout: float) -> bool:
+        """Whether the connection is up within the timeout; False at once if it is being closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._is_up or self._stopping, timeout)
+            return self._is_up
+
+    def stop_retrying(self) -> None:
+        """Dial no more (after a drop, or while still trying to connect); a live connection stays."""
+        self._set(stopping=True)
+        self._client.stop()
+
+    def reset(self) -> None:
+        """Drop the live connection (a server that stopped answering); with retry, it is dialled again."""
+        conn = self._client.connection
+        if conn is not None:
+            conn.force_close()
+
+    def close(self) -> None:
+        """Stop dialling and drop the connection now; any thread. `wait_closed` tells when it is gone."""
+        self._set(stopping=True)
+        self.loop.run_in_loop(self._close_in_loop)
+
+    def wait_closed(self, timeout: float) -> bool:
+        """After `close`: whether the connection's socket has been given up within the timeout."""
+        return self._closed.wait(timeout)
+
+    # -- sending (any thread) ---------------------------------------------
+
+    def request(self, request_type: str, fields: dict[str, Any] | None = None,
+                on_result: ResultHook | None = None) -> tuple[int, concurrent.futures.Future]:
+        """Send a request; its future completes with the result, or fails with ServerError."""
+        request_id, future = self._pending.add(request_type, on_result)
+        # Registered before the state is checked: a drop after the check fails it in _on_connection.
+        conn = self._client.connection
+        if conn is None or not conn.connected:
+            self._pending.discard(request_id)
+            future.set_exception(NotConnectedError(f"{self.name}: not connected ({request_type})"))
+        else:
+            conn.send(encode_message({"type": request_type, "id": request_id, **(fields or {})}))
+        return request_id, future
+
+    def forget(self, request_id: int) -> None:
+        """The caller stopped waiting: drop the request so that its late reply is ignored."""
+        self._pending.discard(request_id)
+
+    def send_media(self, header: MediaHeader, payload: bytes) -> None:
+        """Header and payload (at most MAX_MEDIA_PAYLOAD bytes) gathered into one write, payload uncopied."""
+        conn = self._client.connection
+        if conn is None or not conn.connected:
+            raise NotConnectedError(f"{self.name}: not connected")
+        conn.send_buffers((frame_prefix(FrameKind.MEDIA, MEDIA_HEADER.size + len(payload)) + header.pack(),
+                           payload))
+
+    # -- loop thread ------------------------------------------------------
+
+    def _on_connection(self, conn: TcpConnection) -> None:
+        if conn.connected:
+            self._set(up=True)
+            self._call(self.on_up)
+            return
+        self._set(up=False)
+        self._pending.fail_all(lambda kind: NotConnectedError(f"{self.name}: connection lost ({kind})"))
+        if self._stopping or not self._client.retry:
+            self._set_closed_after_release()
+        self._call(self.on_down)
+
+    def _set(self, *, up: bool | None = None, stopping: bool | None = None) -> None:
+        with self._changed:
+            if up is not None:
+                self._is_up = up
+            if stopping is not None:
+                self._stopping = stopping
+            self._changed.notify_all()
+
+    def _close_in_loop(self) -> None:
+        # On the loop thread, so that the connector cannot hand over a new connection meanwhile.
+        self._client.stop()
+        conn = self._client.connection
+        if conn is None:
+            self._set_closed_after_release()
+        else:
+            conn.force_close()
+
+    def _set_closed_after_release(self) -> None:
+        # TcpClient queues the socket's release right after our callback returns (and the
+        # connector's stop is queued too): hop twice through the queue to land after them.
+        self.loop.queue_in_loop(lambda: self.loop.queue_in_loop(self._closed.set))
+
+    def _on_frame(self, conn: TcpConnection, body: bytes) -> None:
+        try:
+            kind, payload = split_frame(body)
+            if kind == FrameKind.MEDIA:
+                header = parse_media_header(payload)
+                self._call(self.on_media, header, payload[MEDIA_HEADER.size:])
+            elif kind == FrameKind.CONTROL:
+                self._on_message(json.loads(bytes(payload)))
+            else:
+                # PROTOCOL.md: an unknown kind closes the connection.
+                log.warning("%s: frame of unknown kind %d; closing", self.name, kind)
+                conn.force_close()
+        except (FrameError, ValueError) as exc:
+            log.warning("%s: dropping a malformed frame from the server: %s", self.name, exc)
+
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            log.warning("%s: control message that is not an object: %.200r", self.name, message)
+        elif message.get("type") == "reply" and "id" in message:
+            if not self._pending.resolve(message):
+                # A reply nobody waits for: the caller timed out, or the server could not read our id.
+                log.info("%s: unmatched reply %.200r", self.name, message)
+        else:
+            self._call(self.on_push, message)
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            # A bug in a user's callback must not take the network thread down with it.
+            log.exception("%s: callback %r failed", self.name, callback)

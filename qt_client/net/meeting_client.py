@@ -1,0 +1,555 @@
+"""A participant's session with the meeting server, as blocking calls plus callbacks.
+
+Used by the tests, the headless bot and the desktop client, so it knows
+nothing of Qt: the desktop client forwards the callbacks to its own thread.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from protocol import PROTOCOL_VERSION
+from protocol.media import Codec, MediaHeader, StreamKind
+from qt_client.net.avatar import encode_avatar
+from qt_client.net.clock_offset import ClockOffsetEstimator
+from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
+from qt_client.net.heartbeat import Heartbeat
+from qt_client.net.pending_requests import ResultHook
+from reactor.event_loop import EventLoop
+from reactor.event_loop_thread import EventLoopThread
+
+log = logging.getLogger(__name__)
+
+# Session ends after which coming back on our own would be wrong: someone else
+# now holds the account, or the user asked to leave.
+NO_RECONNECT_REASONS = frozenset({"logged_in_elsewhere", "logged_out"})
+
+MediaItem = tuple[MediaHeader, memoryview]
+
+
+def _ignore(*_args: Any) -> None:
+    pass
+
+
+class MeetingClient:
+    """One participant: control, audio and video connections on one network thread.
+
+    The blocking methods wait up to `request_timeout` for their reply, raise
+    ServerError on an error reply, NotConnectedError when the connection is
+    down and ClientTimeout when the server does not answer; call them from any
+    thread but the network thread.
+
+    The callbacks `on_push(message)`, `on_media(header, payload)` and
+    `on_state(state)` run on the client's network thread: keep them short and
+    hand work to your own thread (a Qt signal, a queue). States: "connected"
+    (hello done, not necessarily logged in), "reconnecting", "reconnected"
+    (logged in again), "rejoined" (back in the room), "disconnected".
+
+    With `reconnect`, a control connection that drops (the server restarted,
+    the network blinked) is dialled again with back-off, and the login and the
+    room are restored; a room that is gone is reported as a
+    `{"type": "rejoin_failed", "room_id": ..., "error": ...}` push, a refused
+    login as `{"type": "reconnect_failed", "error": ...}`. A session ended by
+    a login elsewhere (`ended_reason`) is never resumed.
+    """
+
+    def __init__(self, host: str, port: int, *, client_name: str = "mini-meeting", reconnect: bool = True,
+                 request_timeout: float = 10.0) -> None:
+        self.host = host
+        self.port = port
+        self.client_name = client_name
+        self.reconnect = reconnect
+        self.request_timeout = request_timeout
+
+        self.on_push: Callable[[dict[str, Any]], None] = _ignore
+        self.on_media: Callable[[MediaHeader, memoryview], None] = _ignore
+        self.on_state: Callable[[str], None] = _ignore
+        # Why the server ended our session (a `session_ended` reason), until the next login.
+        self.ended_reason: str | None = None
+
+        self._thread = EventLoopThread(f"meeting-client:{port}")
+        self._loop: EventLoop | None = None
+        self._control: FrameConnection | None = None
+        self._media: dict[StreamKind, FrameConnection] = {}
+        # Session state: written on the network thread (replies, pushes), read anywhere.
+        self._lock = threading.Lock()
+        self._state = "new"
+        self._credentials: tuple[str, str] | None = None
+        self._user: dict[str, Any] | None = None
+        self._room: dict[str, Any] | None = None
+        self._room_password: str | None = None
+        self._members: list[dict[str, Any]] = []
+        self._clock = ClockOffsetEstimator()
+        self._heartbeat: Heartbeat | None = None  # made with the loop, in connect()
+        self._resume_wanted = False  # set when the control connection drops, on the network thread
+        self._closing = False
+        # itertools.count's next() is atomic under the GIL: audio and video threads may send at once.
+        self._sequences = {stream: itertools.count() for stream in StreamKind}
+        self._push_queues: list[queue.SimpleQueue] = []
+        self._media_queues: list[queue.Queue] = []
+        # Restoring a session blocks on replies, so it runs here rather than on the network thread.
+        self._resumer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="meeting-client-resume")
+
+    # -- what the session knows (any thread) --------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._control is not None and self._control.connected
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def user_id(self) -> int | None:
+        user = self._user
+        return user["user_id"] if user is not None else None
+
+    @property
+    def username(self) -> str | None:
+        user = self._user
+        return user["username"] if user is not None else None
+
+    @property
+    def room(self) -> dict[str, Any] | None:
+        return self._room
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        return self._members
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds to add to our clock to read the server's (0 until measured)."""
+        with self._lock:
+            return self._clock.offset
+
+    @property
+    def rtt(self) -> float | None:
+        with self._lock:
+            return self._clock.rtt
+
+    def server_time_to_local(self, server_time: float) -> float:
+        with self._lock:
+            return self._clock.server_time_to_local(server_time)
+
+    def local_to_server(self, local_time: float) -> float:
+        with self._lock:
+            return self._clock.local_to_server(local_time)
+
+    def push_queue(self) -> queue.SimpleQueue:
+        """A queue that receives every push from now on, for callers that prefer polling to callbacks."""
+        pushes: queue.SimpleQueue = queue.SimpleQueue()
+        self._push_queues.append(pushes)
+        return pushes
+
+    def media_queue(self, maxsize: int = 256) -> queue.Queue:
+        """A queue of (header, payload) for every media frame from now on; full means frames are dropped."""
+        frames: queue.Queue = queue.Queue(maxsize)
+        self._media_queues.append(frames)
+        return frames
+
+    # -- connection and account ---------------------------------------------
+
+    def connect(self) -> dict[str, Any]:
+        """Open the control connection and say hello; returns the server's hello result."""
+        if self._closing:
+            raise NotConnectedError("the client is closed")
+        if self.connected:
+            raise RuntimeError("already connected")
+        if self._control is None:
+            self._loop = self._thread.start_loop()
+            self._heartbeat = Heartbeat(self._loop, self._send_heartbeat)
+            control = FrameConnection(self._loop, (self.host, self.port), "control", retry=self.reconnect)
+            control.on_up = self._on_control_up
+            control.on_down = self._on_control_down
+            control.on_push = self._on_control_push
+            self._control = control
+        self.ended_reason = None
+        self._control.start()
+        if not self._control.wait_up(self.request_timeout):
+            self._control.stop_retrying()
+            raise ClientTimeout(f"could not connect to {self.host}:{self.port} "
+                                f"within {self.request_timeout}s")
+        result = self._hello()
+        self._set_state("connected")
+        return result
+
+    def register(self, username: str, password: str, display_name: str | None = None) -> int:
+        """Create an account; returns its user id."""
+        fields = {"username": username, "password": password, "display_name": display_name}
+        return self._request("register", fields)["user_id"]
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """Log in, open the audio and video connections, start heartbeats and measure the clock."""
+        result = self._request("login", {"username": username, "password": password},
+                               on_result=self._store_login)
+        with self._lock:
+            self._credentials = (username, password)
+        self._open_media(result["token"], {StreamKind.AUDIO: result["audio_port"],
+                                           StreamKind.VIDEO: result["video_port"]})
+        assert self._heartbeat is not None
+        self._heartbeat.start(float(result["heartbeat_interval"]))
+        self.time_sync()
+        return result
+
+    def logout(self) -> None:
+        """End the session; the control connection stays, ready for another login."""
+        self._request("logout", on_result=lambda _result: self._forget_session())
+        self._close_media()
+
+    def get_profile(self, username: str | None = None) -> dict[str, Any]:
+        """A Profile (yours by default); `avatar.decode_avatar` turns its avatar into image bytes."""
+        return self._request("get_profile", {"username": username})["user"]
+
+    def update_profile(self, display_name: str | None = None, signature: str | None = None,
+                       avatar: bytes | None = None) -> dict[str, Any]:
+        """Change the fields given (avatar as image bytes, `b""` to clear it); returns the new Profile."""
+        fields = {"display_name": display_name, "signature": signature,
+                  "avatar": encode_avatar(avatar) if avatar is not None else None}
+        return self._request("update_profile", fields, on_result=self._store_profile)["user"]
+
+    # -- rooms and chat -------------------------------------------------------
+
+    def create_room(self, title: str | None = None, password: str | None = None,
+                    persistent: bool = False) -> dict[str, Any]:
+        """Create a room and enter it; returns `{room, members, chat}`."""
+        fields = {"title": title, "password": password, "persistent": persistent}
+        return self._request("create_room", fields, on_result=partial(self._enter_room, password))
+
+    def join_room(self, room_id: str, password: str | None = None) -> dict[str, Any]:
+        """Enter a room by id; returns `{room, members, chat}` (chat: a persistent room's recent lines)."""
+        return self._request("join_room", {"room_id": room_id, "password": password},
+                             on_result=partial(self._enter_room, password))
+
+    def leave_room(self) -> None:
+        self._request("leave_room", on_result=lambda _result: self._forget_room())
+
+    def list_rooms(self) -> list[dict[str, Any]]:
+        """The persistent rooms, each with its current `members` count."""
+        return self._request("list_rooms")["rooms"]
+
+    def chat(self, text: str) -> float:
+        """Say something in the room; returns the server's time stamp of the line."""
+        return self._request("chat", {"text": text})["sent_at"]
+
+    def request_keyframe(self, user_id: int) -> None:
+        """Ask a member for a video key frame (after joining, or when decoding broke)."""
+        self._request("request_keyframe", {"user_id": user_id})
+
+    def time_sync(self) -> float:
+        """Measure the clock once more; returns the estimated offset (server minus local, seconds)."""
+        sent = time.time()
+        result = self._request("time_sync", {"client_time": sent})
+        self._add_clock_sample(sent, result["server_time"], time.time())
+        return self.clock_offset
+
+    # -- media ---------------------------------------------------------------
+
+    def send_media(self, stream: StreamKind, codec: Codec, payload: bytes, *, keyframe: bool = False,
+                   capture_us: int | None = None) -> int:
+        """Send one encoded frame to the room; returns its sequence number.
+
+        The payload is written gathered behind the header, never copied, when
+        it is `bytes` (other buffers are copied when sent off the network thread).
+        """
+        if len(payload) > MAX_MEDIA_PAYLOAD:
+            raise ValueError(f"a media payload of {len(payload)} bytes is over the "
+                             f"{MAX_MEDIA_PAYLOAD}-byte limit")
+        conn = self._media.get(stream)
+        user_id = self.user_id
+        if conn is None or user_id is None:
+            raise NotConnectedError(f"no {stream.name.lower()} connection: log in first")
+        # Taken only for a frame that goes out: a gap would look like a loss to the receivers.
+        sequence = next(self._sequences[stream]) & 0xFFFFFFFF
+        if capture_us is None:
+            capture_us = time.time_ns() // 1000
+        conn.send_media(MediaHeader(stream, user_id, sequence, capture_us, codec, keyframe), payload)
+        return sequence
+
+    # -- closing ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Drop all connections (the server ends the session) and stop the network thread."""
+        if self._closing:
+            return
+        self._check_not_network_thread("close")
+        with self._lock:
+            # Under the lock: _open_media either sees this or has published its connections.
+            self._closing = True
+            connections = [c for c in (self._control, *self._media.values()) if c is not None]
+        for conn in connections:
+            conn.close()
+        # With the connections closed, a session being restored fails at once: wait for it,
+        # so that nothing posts to the loop after it is gone.
+        self._resumer.shutdown(wait=True, cancel_futures=True)
+        for conn in connections:
+            if not conn.wait_closed(2.0):
+                log.warning("%s did not close within 2 s", conn.name)
+        loop = self._loop
+        if loop is None:
+            return
+        self._stop_heartbeat()
+        self._set_state("disconnected")
+        self._thread.stop()
+        self._loop = None
+
+    def __enter__(self) -> MeetingClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- requests -------------------------------------------------------------
+
+    def _request(self, request_type: str, fields: dict[str, Any] | None = None, *,
+                 on_result: ResultHook | None = None) -> dict[str, Any]:
+        """Send a control request and wait for its result; fields that are None are left out."""
+        self._check_not_network_thread(request_type)
+        control = self._control
+        if self._closing:
+            raise NotConnectedError("the client is closed")
+        if control is None:
+            raise NotConnectedError("not connected: call connect() first")
+        present = {key: value for key, value in (fields or {}).items() if value is not None}
+        request_id, future = control.request(request_type, present, on_result)
+        return self._wait(control, request_type, request_id, future)
+
+    def _wait(self, connection: FrameConnection, request_type: str, request_id: int,
+              future: concurrent.futures.Future) -> dict[str, Any]:
+        try:
+            return future.result(self.request_timeout)
+        except concurrent.futures.TimeoutError:
+            connection.forget(request_id)
+            raise ClientTimeout(f"no reply to {request_type} within {self.request_timeout}s") from None
+
+    def _check_not_network_thread(self, what: str) -> None:
+        # Waiting on the network thread for a reply that thread must read would hang for ever.
+        loop = self._loop
+        if loop is not None and loop.is_in_loop_thread():
+            raise RuntimeError(f"{what}() blocks: call it from your own thread, not from a client callback")
+
+    def _hello(self) -> dict[str, Any]:
+        return self._request("hello", {"version": PROTOCOL_VERSION, "client": self.client_name})
+
+    def _open_media(self, token: str, ports: dict[StreamKind, int]) -> None:
+        """Open the audio and video connections and prove each with the session token."""
+        assert self._loop is not None
+        connections = {}
+        for stream, port in ports.items():
+            conn = FrameConnection(self._loop, (self.host, port), stream.name.lower())
+            conn.on_media = self._on_media_frame
+            conn.on_down = partial(self._on_media_down, stream, conn)
+            connections[stream] = conn
+        with self._lock:
+            if self._closing:
+                raise NotConnectedError("the client is closed")
+            old, self._media = self._media, connections
+        for conn in old.values():
+            conn.close()
+        try:
+            for conn in connections.values():
+                conn.start()
+            for conn in connections.values():
+                if not conn.wait_up(self.request_timeout):
+                    raise ClientTimeout(f"could not open the {conn.name} connection "
+                                        f"within {self.request_timeout}s")
+            # Both hellos in flight at once: one round trip, not two.
+            waiting = [(conn, *conn.request("media_hello", {"token": token, "stream": conn.name}))
+                       for conn in connections.values()]
+            for conn, request_id, future in waiting:
+                self._wait(conn, "media_hello", request_id, future)
+        except BaseException:
+            # Half a session: no connection may be left dialling or open.
+            self._close_media()
+            raise
+
+    def _close_media(self) -> None:
+        with self._lock:
+            media, self._media = self._media, {}
+        for conn in media.values():
+            conn.close()
+
+    # -- session state (network thread, from replies and pushes) ----------------
+
+    def _store_login(self, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._user = result["user"]
+            self.ended_reason = None
+
+    def _store_profile(self, result: dict[str, Any]) -> None:
+        with self._lock:
+            if self._user is not None and result["user"].get("user_id") == self._user["user_id"]:
+                self._user = result["user"]
+
+    def _enter_room(self, password: str | None, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._room = result["room"]
+            self._members = result["members"]
+            self._room_password = password
+
+    def _forget_room(self) -> None:
+        with self._lock:
+            self._room = None
+            self._room_password = None
+            self._members = []
+
+    def _forget_session(self) -> None:
+        """Nothing left to restore: the account and the room are forgotten."""
+        self._forget_room()
+        with self._lock:
+            self._credentials = None
+            self._user = None
+        self._stop_heartbeat()
+
+    def _add_clock_sample(self, sent: float, server_time: float, received: float) -> None:
+        with self._lock:
+            try:
+                self._clock.add_sample(sent, server_time, received)
+            except ValueError as exc:
+                # Our wall clock stepped back mid-exchange: the sample means nothing.
+                log.info("clock sample skipped: %s", exc)
+
+    # -- heartbeat ------------------------------------------------------------------
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+
+    def _send_heartbeat(self) -> None:
+        """On the network thread, every `heartbeat_interval` while logged in."""
+        if self._control is None:
+            return
+        sent = time.time()
+        # Each heartbeat is a free clock sample: the estimate keeps up with drift.
+        self._control.request("heartbeat", on_result=lambda result: self._add_clock_sample(
+            sent, result["server_time"], time.time()))
+
+    # -- events (network thread) ------------------------------------------------
+
+    def _on_control_push(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "members":
+            with self._lock:
+                if self._room is not None and message.get("room_id") == self._room["room_id"]:
+                    self._members = message.get("members", [])
+        elif kind == "session_ended":
+            reason = message.get("reason")
+            self.ended_reason = reason
+            self._stop_heartbeat()
+            if reason in NO_RECONNECT_REASONS:
+                self._forget_session()
+                self._close_media()
+        self._deliver_push(message)
+
+    def _on_media_frame(self, header: MediaHeader, payload: memoryview) -> None:
+        self._call_user(self.on_media, header, payload)
+        for frames in self._media_queues:
+            try:
+                frames.put_nowait((header, payload))
+            except queue.Full:
+                pass  # the reader fell behind: losing frames beats growing without bound
+
+    def _on_media_down(self, stream: StreamKind, conn: FrameConnection) -> None:
+        if not self._closing and self._media.get(stream) is conn and self.connected:
+            # The server closes a media connection alone only for a protocol breach (or a
+            # session that is ending, whose control connection follows): no retry here.
+            log.warning("%s connection closed by the server", stream.name.lower())
+
+    def _on_control_up(self) -> None:
+        if self._resume_wanted and not self._closing:
+            self._resume_wanted = False
+            self._resumer.submit(self._resume)
+
+    def _on_control_down(self) -> None:
+        self._stop_heartbeat()
+        self._close_media()
+        if self._closing:
+            return
+        if self.reconnect and self.ended_reason not in NO_RECONNECT_REASONS:
+            self._resume_wanted = True
+            self._set_state("reconnecting")
+        else:
+            assert self._control is not None
+            self._control.stop_retrying()
+            self._set_state("disconnected")
+
+    # -- reconnecting (resumer thread) --------------------------------------------
+
+    def _resume(self) -> None:
+        """After the control connection is back: hello, login, and the room, as before the drop."""
+        try:
+            self._hello()
+            with self._lock:
+                credentials, room, password = self._credentials, self._room, self._room_password
+            if credentials is None:
+                self._set_state("connected")
+                return
+            try:
+                self.login(*credentials)
+            except ServerError as exc:
+                # Connected but logged out: the application shows its login screen.
+                self._forget_session()
+                self._deliver_synthetic({"type": "reconnect_failed", "error": exc.to_json()})
+                self._set_state("connected")
+                return
+            self._set_state("reconnected")
+            if room is not None:
+                self._rejoin(room["room_id"], password)
+        except (NotConnectedError, ClientTimeout) as exc:
+            log.info("restoring the session failed (%s); trying again on the next connection", exc)
+            if self._control is not None and self._control.connected and not self._closing:
+                # Up but not answering: drop it; the drop asks for another resume after the back-off.
+                self._control.reset()
+        except Exception:
+            log.exception("restoring the session failed")
+
+    def _rejoin(self, room_id: str, password: str | None) -> None:
+        try:
+            self.join_room(room_id, password)
+        except ServerError as exc:
+            self._forget_room()
+            self._deliver_synthetic({"type": "rejoin_failed", "room_id": room_id, "error": exc.to_json()})
+            return
+        self._set_state("rejoined")
+
+    # -- delivering to the user ---------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        loop = self._loop
+        if loop is None:
+            return  # closed: the final "disconnected" has been delivered
+
+        def deliver() -> None:
+            self._state = state
+            self._call_user(self.on_state, state)
+
+        loop.run_in_loop(deliver)
+
+    def _deliver_synthetic(self, message: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is not None:
+            loop.run_in_loop(partial(self._deliver_push, message))
+
+    def _deliver_push(self, message: dict[str, Any]) -> None:
+        self._call_user(self.on_push, message)
+        for pushes in self._push_queues:
+            pushes.put(message)
+
+    @staticmethod
+    def _call_user(callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            # A bug in the application's callback must not stop the client's network thread.
+            log.exception("client callback %r failed", callback)
+

@@ -1,0 +1,152 @@
+"""register, login, logout and profiles."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.messages import AVATAR_MAX_BYTES, check_password, check_text, check_username
+from server.login_rate_limiter import LoginRateLimiter
+from server.passwords import hash_password, verify_password
+from server.session import ControlClient
+from server.storage.records import UserRecord
+from server.storage.storage import Storage
+
+if TYPE_CHECKING:
+    from server.control_service import ControlService
+
+DISPLAY_NAME_MAX = 64
+SIGNATURE_MAX = 200
+
+
+def profile_json(user: UserRecord) -> dict[str, Any]:
+    return {"user_id": user.id, "username": user.username, "display_name": user.display_name,
+            "signature": user.signature,
+            "avatar": base64.b64encode(user.avatar).decode() if user.avatar else ""}
+
+
+def _register(storage: Storage, username: str, password: str, display_name: str) -> UserRecord:
+    # Hashing costs tens of milliseconds: it runs here, on a worker, with the insert.
+    return storage.create_user(username, hash_password(password), display_name)
+
+
+def _check_login(storage: Storage, username: str, password: str) -> tuple[UserRecord | None, bool]:
+    user = storage.get_user_by_name(username)
+    return user, user is not None and verify_password(user.password_hash, password)
+
+
+class AccountRequests:
+    """Handlers called by ControlService on the control loop."""
+
+    def __init__(self, service: ControlService) -> None:
+        self.service = service
+        self.rate_limiter = LoginRateLimiter()
+
+    def register(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        username, password = fields["username"], fields["password"]
+        check_username(username)
+        check_password(password)
+        display_name = fields.get("display_name") or username
+        check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+
+        def done(user: UserRecord | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+            else:
+                self.service.reply(client, request_id, {"user_id": user.id})
+
+        self.service.run_db(_register, (username, password, display_name), done)
+
+    def login(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        if client.session is not None:
+            raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN)
+        username, password = fields["username"], fields["password"]
+        wait = self.rate_limiter.retry_after(username, time.monotonic())
+        if wait > 0:
+            raise ProtocolError(ErrorCode.RATE_LIMITED,
+                                f"Too many wrong passwords for this name: try again in {math.ceil(wait)} s.")
+
+        def done(result: tuple[UserRecord | None, bool] | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+                return
+            if client.closed:
+                return
+            user, password_ok = result
+            if user is None or not password_ok:
+                self.rate_limiter.record_failure(username, time.monotonic())
+                self.service.fail(client, request_id,
+                                  ErrorCode.UNKNOWN_USER if user is None else ErrorCode.WRONG_PASSWORD)
+            elif client.session is not None:
+                self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
+            else:
+                self.rate_limiter.record_success(username)
+                self._logged_in(client, request_id, user)
+
+        self.service.run_db(_check_login, (username, password), done)
+
+    def _logged_in(self, client: ControlClient, request_id: int, user: UserRecord) -> None:
+        session = self.service.start_session(client, user)
+        config = self.service.config
+        self.service.reply(client, request_id, {
+            "token": session.token, "user": profile_json(user),
+            **self.service.media_ports,
+            "heartbeat_interval": config.heartbeat_interval, "server_time": time.time()})
+
+    def logout(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        self.service.end_session(client.session, "logged_out")
+        self.service.reply(client, request_id)
+
+    def get_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        username = fields.get("username", client.session.user.username)
+
+        def done(user: UserRecord | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+            elif user is None:
+                self.service.fail(client, request_id, ErrorCode.UNKNOWN_USER)
+            else:
+                self.service.reply(client, request_id, {"user": profile_json(user)})
+
+        self.service.run_db(lambda storage, name: storage.get_user_by_name(name), (username,), done)
+
+    def update_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        changes: dict[str, Any] = {}
+        if "display_name" in fields:
+            check_text(fields["display_name"], "display_name", DISPLAY_NAME_MAX)
+            changes["display_name"] = fields["display_name"] or session.user.username
+        if "signature" in fields:
+            check_text(fields["signature"], "signature", SIGNATURE_MAX)
+            changes["signature"] = fields["signature"]
+        if "avatar" in fields:
+            changes["avatar"] = _decode_avatar(fields["avatar"])
+
+        def done(user: UserRecord | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+                return
+            if not session.ended:
+                session.user = user
+                if session.room is not None:
+                    self.service.room_requests.push_members(session.room)
+            self.service.reply(client, request_id, {"user": profile_json(user)})
+
+        self.service.run_db(lambda storage: storage.update_profile(session.user_id, **changes), (), done)
+
+
+def _decode_avatar(text: str) -> bytes:
+    # Checked before decoding, so that a huge string costs nothing more.
+    if len(text) > (AVATAR_MAX_BYTES * 4) // 3 + 4:
+        raise ProtocolError(ErrorCode.AVATAR_TOO_LARGE)
+    try:
+        avatar = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "The avatar is not valid base64.") from None
+    if len(avatar) > AVATAR_MAX_BYTES:
+        raise ProtocolError(ErrorCode.AVATAR_TOO_LARGE)
+    return avatar

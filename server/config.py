@@ -1,0 +1,24 @@
+"""The server's settings, filled from server_main.py's flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    # The control port; audio and video listen on port + 1 and port + 2.
+    # 0 gives each of the three a free port (tests).
+    port: int = 0
+    threads: int = 1
+    db_url: str = "sqlite:///data/meeting.db"
+    heartbeat_timeout: float = 30.0
+    max_room_size: int = 100
+    stats_interval: float = 10.0
+    db_workers: int = 2
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """What clients are told: a third of the timeout leaves room for two losses."""
+        return self.heartbeat_timeout / 3

@@ -1,0 +1,282 @@
+"""The control plane: requests, sessions and rooms, all on one control loop.
+
+Control messages arrive on the I/O loops and are posted here, so sessions
+and rooms need no locks. Database work and password hashing go to the
+DbWorkerPool, whose answers come back to this loop. Media never passes
+through here: this loop only publishes who receives what (RelayRoute).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from protocol import PROTOCOL_VERSION
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.framing import split_frame
+from protocol.media import StreamKind
+from protocol.messages import decode_request, encode_message, error_reply, reply
+from reactor.event_loop import EventLoop
+from reactor.tcp_connection import TcpConnection
+from server.account_requests import AccountRequests
+from server.config import ServerConfig
+from server.db_worker_pool import DbWorkerPool
+from server.loop_stats import LoopStats
+from server.media_peer import MediaPeer
+from server.room import Room
+from server.room_requests import RoomRequests
+from server.session import ControlClient, Session
+from server.storage.errors import NameTakenError, StorageError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "mini-meeting"
+# After telling a client why it is being disconnected, how long its
+# connection may linger before it is closed regardless.
+GOODBYE_GRACE = 2.0
+
+_ENDED_MESSAGES = {
+    "logged_in_elsewhere": "You logged in somewhere else, so this session has ended.",
+    "heartbeat_timeout": "The server heard nothing from this client for too long.",
+}
+
+
+class ControlService:
+    """Owns every ControlClient, Session and Room; runs on the control loop only."""
+
+    def __init__(self, loop: EventLoop, config: ServerConfig, db: DbWorkerPool,
+                 stats_by_loop: dict[EventLoop, LoopStats]) -> None:
+        self.loop = loop
+        self.config = config
+        self.db = db
+        self.stats_by_loop = stats_by_loop
+        self.media_ports = {"audio_port": 0, "video_port": 0}
+        self.clients: dict[TcpConnection, ControlClient] = {}
+        self.unauthenticated_media: dict[TcpConnection, float] = {}
+        self.sessions_by_token: dict[str, Session] = {}
+        self.sessions_by_user: dict[int, Session] = {}
+        self.rooms: dict[str, Room] = {}
+        self.accounts = AccountRequests(self)
+        self.room_requests = RoomRequests(self)
+        self._handlers: dict[str, Callable[[ControlClient, int, dict[str, Any]], None]] = {
+            "hello": self._hello,
+            "heartbeat": self._heartbeat,
+            "time_sync": self._time_sync,
+            "register": self.accounts.register,
+            "login": self.accounts.login,
+            "logout": self.accounts.logout,
+            "get_profile": self.accounts.get_profile,
+            "update_profile": self.accounts.update_profile,
+            "create_room": self.room_requests.create_room,
+            "join_room": self.room_requests.join_room,
+            "leave_room": self.room_requests.leave_room,
+            "list_rooms": self.room_requests.list_rooms,
+            "chat": self.room_requests.chat,
+            "request_keyframe": self.room_requests.request_keyframe,
+        }
+        self._needs_session = {"logout", "get_profile", "update_profile", "create_room", "join_room",
+                               "leave_room", "list_rooms", "chat", "request_keyframe"}
+
+    # -- control connections ---------------------------------------------
+
+    def control_connected(self, conn: TcpConnection) -> None:
+        self.loop.assert_in_loop_thread()
+        self.clients[conn] = ControlClient(conn)
+
+    def control_closed(self, conn: TcpConnection) -> None:
+        client = self.clients.pop(conn, None)
+        if client is None:
+            return
+        client.closed = True
+        if client.session is not None:
+            self.end_session(client.session, "connection_closed")
+
+    def control_frame(self, conn: TcpConnection, body: bytes) -> None:
+        client = self.clients.get(conn)
+        if client is None or client.closed:
+            return
+        client.last_seen = time.monotonic()
+        request_id = None
+        try:
+            _, payload = split_frame(body)
+            kind, request_id, fields = decode_request(payload)
+            if kind != "hello" and not client.hello_done:
+                raise ProtocolError(ErrorCode.HELLO_FIRST)
+            if kind == "media_hello":
+                raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                    "media_hello belongs on an audio or video connection.")
+            if kind in self._needs_session and client.session is None:
+                raise ProtocolError(ErrorCode.NOT_LOGGED_IN)
+            self._handlers[kind](client, request_id, fields)
+        except ProtocolError as exc:
+            self.send(client, error_reply(request_id if exc.request_id is None else exc.request_id, exc))
+        except Exception:
+            log.exception("%s: request failed", conn.name)
+            self.send(client, error_reply(request_id, ProtocolError(ErrorCode.INTERNAL_ERROR)))
+
+    def send(self, client: ControlClient, message: dict[str, Any]) -> None:
+        if not client.closed:
+            client.conn.send(encode_message(message))
+
+    def reply(self, client: ControlClient, request_id: int, result: dict[str, Any] | None = None) -> None:
+        self.send(client, reply(request_id, result))
+
+    def fail(self, client: ControlClient, request_id: int, code: str, message: str | None = None) -> None:
+        self.send(client, error_reply(request_id, ProtocolError(code, message)))
+
+    def fail_storage(self, client: ControlClient, request_id: int, error: BaseException) -> None:
+        """The error reply for a failed database job."""
+        if isinstance(error, ProtocolError):
+            self.send(client, error_reply(request_id, error))
+        elif isinstance(error, NameTakenError):
+            self.fail(client, request_id, ErrorCode.NAME_TAKEN)
+        elif isinstance(error, StorageUnavailable):
+            log.warning("database unavailable: %s", error)
+            self.fail(client, request_id, ErrorCode.DATABASE_UNAVAILABLE)
+        else:
+            if not isinstance(error, StorageError):
+                log.error("database job failed: %r", error)
+            self.fail(client, request_id, ErrorCode.INTERNAL_ERROR)
+
+    def run_db(self, fn: Callable[..., Any], args: tuple,
+               on_done: Callable[[Any, BaseException | None], None]) -> None:
+        """fn(storage, *args) on a worker thread; on_done(result, error) back on this loop."""
+        self.db.submit(self.loop, fn, args, on_done)
+
+    def _hello(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        if fields["version"] != PROTOCOL_VERSION:
+            raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION,
+                                f"This server speaks protocol version {PROTOCOL_VERSION}, "
+                                f"the client version {fields['version']}: update the client.")
+        client.hello_done = True
+        self.reply(client, request_id, {"server": SERVER_NAME, "version": PROTOCOL_VERSION,
+                                        "server_time": time.time()})
+
+    def _heartbeat(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        self.reply(client, request_id, {"server_time": time.time()})
+
+    def _time_sync(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        self.reply(client, request_id, {"client_time": fields["client_time"], "server_time": time.time()})
+
+    # -- sessions ---------------------------------------------------------
+
+    def start_session(self, client: ControlClient, user) -> Session:
+        old = self.sessions_by_user.get(user.id)
+        if old is not None:
+            self.end_session(old, "logged_in_elsewhere")
+        session = Session(user, secrets.token_urlsafe(24), client)
+        client.session = session
+        self.sessions_by_token[session.token] = session
+        self.sessions_by_user[user.id] = session
+        log.info("login: %r (user %d) from %s", user.username, user.id, client.conn.peer_address)
+        return session
+
+    def end_session(self, session: Session, reason: str) -> None:
+        """Leave the room, close the media connections, and tell the client why."""
+        if session.ended:
+            return
+        session.ended = True
+        if session.room is not None:
+            self.room_requests.remove_member(session)
+        if self.sessions_by_token.get(session.token) is session:
+            del self.sessions_by_token[session.token]
+        if self.sessions_by_user.get(session.user_id) is session:
+            del self.sessions_by_user[session.user_id]
+        for peer in (session.audio, session.video):
+            if peer is not None:
+                peer.route = None
+                peer.conn.force_close()
+        session.audio = session.video = None
+        client = session.control
+        client.session = None
+        log.info("session of %r (user %d) ended: %s", session.user.username, session.user_id, reason)
+        if reason in _ENDED_MESSAGES:
+            self.send(client, {"type": "session_ended", "reason": reason, "message": _ENDED_MESSAGES[reason]})
+            self.say_goodbye(client.conn)
+
+    def say_goodbye(self, conn: TcpConnection) -> None:
+        """Close after what is queued has gone out, and for certain a moment later."""
+        conn.shutdown()
+        self.loop.run_after(GOODBYE_GRACE, conn.force_close)
+
+    # -- media connections ------------------------------------------------
+
+    def media_connected(self, conn: TcpConnection) -> None:
+        self.unauthenticated_media[conn] = time.monotonic()
+
+    def media_closed(self, conn: TcpConnection, peer: MediaPeer | None) -> None:
+        self.unauthenticated_media.pop(conn, None)
+        if peer is None:
+            return
+        session = self.sessions_by_user.get(peer.user_id)
+        if session is not None and session.peer(peer.stream) is peer:
+            session.set_peer(peer.stream, None)
+            if session.room is not None:
+                session.room.publish_routes()
+
+    def media_hello(self, conn: TcpConnection, stream: StreamKind, body: bytes) -> None:
+        """Attach an audio or video connection to the session whose token it shows."""
+        if conn not in self.unauthenticated_media:
+            return  # closed meanwhile, or a second hello while the first is answered
+        request_id = None
+        try:
+            _, payload = split_frame(body)
+            kind, request_id, fields = decode_request(payload)
+            if kind != "media_hello":
+                raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                    "The first request on a media connection must be media_hello.")
+            if fields["stream"] != stream.name.lower():
+                raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                    f"This is the {stream.name.lower()} port, not {fields['stream'][:20]!r}.")
+            session = self.sessions_by_token.get(fields["token"])
+            if session is None:
+                raise ProtocolError(ErrorCode.BAD_TOKEN)
+        except ProtocolError as exc:
+            log.info("%s: media connection refused: %s", conn.name, exc.message)
+            del self.unauthenticated_media[conn]
+            answered = request_id if exc.request_id is None else exc.request_id
+            conn.send(encode_message(error_reply(answered, exc)))
+            self.say_goodbye(conn)
+            return
+        del self.unauthenticated_media[conn]
+        old = session.peer(stream)
+        if old is not None:
+            old.route = None
+            old.conn.force_close()
+        peer = MediaPeer(conn, session.user_id, stream, self.stats_by_loop[conn.loop])
+        session.set_peer(stream, peer)
+        # The context is read on the connection's own loop; queued there ahead
+        # of the reply, it is in place before the client can send media.
+        conn.loop.run_in_loop(partial(setattr, conn, "context", peer))
+        if session.room is not None:
+            session.room.publish_routes()
+        conn.send(encode_message(reply(request_id, {"user_id": session.user_id})))
+
+    # -- housekeeping -----------------------------------------------------
+
+    def reap_silent(self) -> None:
+        """Remove clients whose heartbeat stopped, and media connections that never said hello."""
+        now = time.monotonic()
+        limit = self.config.heartbeat_timeout
+        for client in list(self.clients.values()):
+            if now - client.last_seen > limit:
+                if client.session is not None:
+                    self.end_session(client.session, "heartbeat_timeout")
+                else:
+                    log.info("%s: silent for %.0f s before logging in; closing", client.conn.name, limit)
+                    client.conn.force_close()
+        for conn, since in list(self.unauthenticated_media.items()):
+            if now - since > limit:
+                del self.unauthenticated_media[conn]
+                log.info("%s: no media_hello within %.0f s; closing", conn.name, limit)
+                conn.force_close()
+
+    def announce_shutdown(self) -> None:
+        for client in list(self.clients.values()):
+            self.send(client, {"type": "server_shutdown",
+                               "message": "The server is shutting down; reconnect in a moment."})
+            client.conn.shutdown()

@@ -1,0 +1,183 @@
+"""The meeting server: three listening ports on one pool of I/O loops."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from functools import partial
+
+from protocol.framing import LENGTH, MAX_FRAME_SIZE, FrameKind
+from protocol.media import MEDIA_HEADER, StreamKind
+from reactor.event_loop import EventLoop
+from reactor.event_loop_thread_pool import EventLoopThreadPool
+from reactor.length_frame_codec import LengthFrameCodec
+from reactor.tcp_connection import TcpConnection
+from reactor.tcp_server import TcpServer
+from reactor.timer import Timer
+from server.config import ServerConfig
+from server.control_service import ControlService
+from server.db_worker_pool import DbWorkerPool
+from server.loop_stats import LoopStats
+from server.storage import open_storage
+from server.storage.storage import Storage
+
+log = logging.getLogger(__name__)
+
+# Stream and sender id: the two header fields the relay checks per frame.
+_STREAM_AND_SENDER = struct.Struct("!BI")
+_MIN_MEDIA_BODY = 1 + MEDIA_HEADER.size
+
+
+class MeetingServer:
+    """Control on `port`, audio on `port + 1`, video on `port + 2`.
+
+    Connections of all three ports share the I/O loops. Control frames are
+    posted to the control loop (the one this server is built on); media
+    frames are checked and relayed on the loop that received them.
+    """
+
+    def __init__(self, loop: EventLoop, config: ServerConfig, storage: Storage | None = None) -> None:
+        self.loop = loop
+        self.config = config
+        self.storage = storage or open_storage(config.db_url)
+        self.db = DbWorkerPool(self.storage, config.db_workers)
+        self.pool = EventLoopThreadPool(loop, config.threads, "io")
+        self.stats_by_loop: dict[EventLoop, LoopStats] = {}
+        self.service = ControlService(loop, config, self.db, self.stats_by_loop)
+        base = config.port
+        self.control_server = self._make_server("control", base, self._on_control_connection,
+                                                self._on_control_frame)
+        self.audio_server = self._make_server("audio", base + 1 if base else 0,
+                                              partial(self._on_media_connection, StreamKind.AUDIO),
+                                              partial(self._on_media_frame, StreamKind.AUDIO))
+        self.video_server = self._make_server("video", base + 2 if base else 0,
+                                              partial(self._on_media_connection, StreamKind.VIDEO),
+                                              partial(self._on_media_frame, StreamKind.VIDEO))
+        self._timers: list[Timer] = []
+
+    def _make_server(self, name: str, port: int, on_connection, on_frame) -> TcpServer:
+        server = TcpServer(self.loop, self.config.host, port, name, thread_pool=self.pool)
+        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1)
+        server.connection_callback = on_connection
+        server.message_callback = codec.on_message
+        return server
+
+    @property
+    def servers(self) -> tuple[TcpServer, TcpServer, TcpServer]:
+        return self.control_server, self.audio_server, self.video_server
+
+    @property
+    def control_port(self) -> int:
+        return self.control_server.port
+
+    @property
+    def audio_port(self) -> int:
+        return self.audio_server.port
+
+    @property
+    def video_port(self) -> int:
+        return self.video_server.port
+
+    def start(self) -> None:
+        self.loop.assert_in_loop_thread()
+        self.pool.start()
+        for io_loop in self.pool.all_loops():
+            self.stats_by_loop[io_loop] = LoopStats()
+        self.service.media_ports = {"audio_port": self.audio_port, "video_port": self.video_port}
+        for server in self.servers:
+            server.start()
+        reap_every = max(0.2, min(5.0, self.config.heartbeat_timeout / 4))
+        self._timers.append(self.loop.run_every(reap_every, self.service.reap_silent))
+        if self.config.stats_interval > 0:
+            self._timers.append(self.loop.run_every(self.config.stats_interval, self.log_stats))
+        log.info("listening on %s: control %d, audio %d, video %d; %d I/O threads; database %s",
+                 self.config.host, self.control_port, self.audio_port, self.video_port, self.config.threads,
+                 _redacted(self.config.db_url))
+
+    def begin_shutdown(self) -> None:
+        """Stop accepting and tell every client; `stop` a moment later closes the rest."""
+        for server in self.servers:
+            server.stop_accepting()
+        self.service.announce_shutdown()
+
+    def stop(self) -> None:
+        self.loop.assert_in_loop_thread()
+        for timer in self._timers:
+            self.loop.cancel(timer)
+        for server in self.servers:
+            server.stop()
+        self.pool.stop()
+        self.db.close()
+        self.storage.close()
+
+    def stats(self) -> dict[str, int]:
+        total = LoopStats.total(list(self.stats_by_loop.values()))
+        return {"control": len(self.control_server.connections), "audio": len(self.audio_server.connections),
+                "video": len(self.video_server.connections), "sessions": len(self.service.sessions_by_user),
+                "rooms": len(self.service.rooms), "frames_in": total.frames_in,
+                "frames_out": total.frames_out, "drops": total.drops,
+                "dropped_outside_room": total.dropped_outside_room}
+
+    def log_stats(self) -> None:
+        log.info("stats: %s", " ".join(f"{key}={value}" for key, value in self.stats().items()))
+
+    # -- I/O loop callbacks ---------------------------------------------
+
+    def _on_control_connection(self, conn: TcpConnection) -> None:
+        log.info("control connection %s %s %s", conn.name, conn.peer_address,
+                 "up" if conn.connected else "down")
+        handler = self.service.control_connected if conn.connected else self.service.control_closed
+        self.loop.run_in_loop(partial(handler, conn))
+
+    def _on_control_frame(self, conn: TcpConnection, body: bytes) -> None:
+        if body[0] != FrameKind.CONTROL:
+            log.warning("%s from %s: frame kind %d on the control connection; closing",
+                        conn.name, conn.peer_address, body[0])
+            conn.force_close()
+            return
+        self.loop.run_in_loop(partial(self.service.control_frame, conn, body))
+
+    def _on_media_connection(self, stream: StreamKind, conn: TcpConnection) -> None:
+        log.info("%s connection %s %s %s", stream.name.lower(), conn.name, conn.peer_address,
+                 "up" if conn.connected else "down")
+        if conn.connected:
+            self.loop.run_in_loop(partial(self.service.media_connected, conn))
+        else:
+            self.loop.run_in_loop(partial(self.service.media_closed, conn, conn.context))
+
+    def _on_media_frame(self, stream: StreamKind, conn: TcpConnection, body: bytes) -> None:
+        """The per-frame path: check who sent it, then relay; no lock, no copy."""
+        peer = conn.context
+        if peer is None:
+            if body[0] == FrameKind.CONTROL:
+                self.loop.run_in_loop(partial(self.service.media_hello, conn, stream, body))
+            else:
+                self._refuse(conn, "media before a successful media_hello")
+            return
+        if len(body) < _MIN_MEDIA_BODY or body[0] != FrameKind.MEDIA:
+            self._refuse(conn, f"a {len(body)}-byte frame of kind {body[0]} where media was due")
+            return
+        frame_stream, sender = _STREAM_AND_SENDER.unpack_from(body, 1)
+        if frame_stream != stream or sender != peer.user_id:
+            self._refuse(conn, f"media claiming stream {frame_stream} from user {sender}")
+            return
+        peer.stats.frames_in += 1
+        route = peer.route
+        if route is None:
+            peer.stats.dropped_outside_room += 1
+            return
+        route.relay(peer, LENGTH.pack(len(body)), body)
+
+    @staticmethod
+    def _refuse(conn: TcpConnection, what: str) -> None:
+        log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
+        conn.force_close()
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password, for the log."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

@@ -1,0 +1,247 @@
+"""create, join, leave and list rooms; chat; key-frame requests."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.messages import check_text
+from server.passwords import hash_password, verify_password
+from server.room import Room
+from server.room_ids import new_room_id
+from server.session import ControlClient, Session
+from server.storage.errors import RoomIdTakenError
+from server.storage.records import ChatRecord, RoomRecord
+from server.storage.storage import Storage
+
+if TYPE_CHECKING:
+    from server.control_service import ControlService
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 100
+CHAT_HISTORY = 50
+
+
+def chat_json(room_id: str, user_id: int, username: str, text: str, sent_at: float) -> dict[str, Any]:
+    return {"room_id": room_id, "user_id": user_id, "username": username, "text": text, "sent_at": sent_at}
+
+
+def _create_room(storage: Storage, room_id: str, owner_id: int, title: str, password: str | None,
+                 persistent: bool) -> RoomRecord:
+    password_hash = hash_password(password) if password else None
+    if persistent:
+        return storage.create_room(room_id, owner_id, title, password_hash, True)
+    return RoomRecord(room_id, owner_id, title, password_hash, False, time.time())
+
+
+def _load_room(storage: Storage, room_id: str) -> tuple[RoomRecord | None, list[ChatRecord]]:
+    record = storage.get_room(room_id)
+    if record is None:
+        return None, []
+    return record, storage.recent_chat(room_id, CHAT_HISTORY)
+
+
+class RoomRequests:
+    """Handlers called by ControlService on the control loop."""
+
+    def __init__(self, service: ControlService) -> None:
+        self.service = service
+
+    # -- create and join ---------------------------------------------------
+
+    def create_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        if session.room is not None:
+            raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
+        title = fields.get("title") or f"{session.user.display_name}'s room"
+        check_text(title, "title", TITLE_MAX)
+        password = fields.get("password") or None
+        persistent = fields.get("persistent", False)
+        self._create(client, request_id, session, title, password, persistent, attempts=3)
+
+    def _create(self, client: ControlClient, request_id: int, session: Session, title: str,
+                password: str | None, persistent: bool, attempts: int) -> None:
+        room_id = new_room_id()
+        while room_id in self.service.rooms:
+            room_id = new_room_id()
+
+        def done(record: RoomRecord | None, error: BaseException | None) -> None:
+            if isinstance(error, RoomIdTakenError) and attempts > 1:
+                self._create(client, request_id, session, title, password, persistent, attempts - 1)
+            elif error is not None:
+                self.service.fail_storage(client, request_id, error)
+            elif session.ended or session.room is not None or room_id in self.service.rooms:
+                self.service.fail(client, request_id, ErrorCode.ALREADY_IN_ROOM
+                                  if session.room is not None else ErrorCode.NOT_LOGGED_IN)
+            else:
+                room = self._room_from(record, [])
+                log.info("room %s created by %r (persistent: %s)", room.room_id, session.user.username,
+                         room.persistent)
+                self._admit(client, request_id, session, room)
+
+        self.service.run_db(_create_room, (room_id, session.user_id, title, password, persistent), done)
+
+    def join_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        if session.room is not None:
+            raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
+        room_id, password = fields["room_id"], fields.get("password")
+        room = self.service.rooms.get(room_id)
+        if room is not None:
+            self._check_and_admit(client, request_id, session, room, password)
+            return
+
+        def loaded(result: tuple[RoomRecord | None, list[ChatRecord]] | None,
+                   error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+                return
+            record, chat = result
+            if record is None:
+                self.service.fail(client, request_id, ErrorCode.UNKNOWN_ROOM,
+                                  f"There is no room with the id {room_id[:20]!r}.")
+                return
+            # Another join may have loaded it meanwhile: keep that one.
+            room = self.service.rooms.get(room_id) or self._room_from(record, chat)
+            self._check_and_admit(client, request_id, session, room, password)
+
+        self.service.run_db(_load_room, (room_id,), loaded)
+
+    def _room_from(self, record: RoomRecord, chat: list[ChatRecord]) -> Room:
+        room = Room(record.room_id, record.title, record.owner_id, record.password_hash, record.persistent)
+        room.recent_chat = deque((chat_json(c.room_id, c.user_id, c.username, c.text, c.sent_at)
+                                  for c in chat), maxlen=CHAT_HISTORY)
+        return room
+
+    def _check_and_admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
+                         password: str | None) -> None:
+        if len(room.members) >= self.service.config.max_room_size:
+            self.service.fail(client, request_id, ErrorCode.ROOM_FULL)
+            return
+        if room.password_hash is None:
+            self._admit(client, request_id, session, room)
+            return
+        if not password:
+            self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD,
+                              "This room has a password: give it to join.")
+            return
+
+        def verified(ok: bool | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+            elif not ok:
+                self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD)
+            else:
+                self._admit(client, request_id, session, room, password)
+
+        # Verifying costs as much as hashing: a worker does it.
+        self.service.run_db(lambda storage: verify_password(room.password_hash, password), (), verified)
+
+    def _admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
+               password: str | None = None) -> None:
+        """The last step of create and join; state is checked again after the async gap."""
+        if session.ended:
+            return
+        if session.room is not None:
+            self.service.fail(client, request_id, ErrorCode.ALREADY_IN_ROOM)
+            return
+        if len(room.members) >= self.service.config.max_room_size:
+            self.service.fail(client, request_id, ErrorCode.ROOM_FULL)
+            return
+        self.service.rooms.setdefault(room.room_id, room)
+        room = self.service.rooms[room.room_id]
+        room.members[session.user_id] = session
+        session.room = room
+        session.room_password = password
+        room.publish_routes()
+        log.info("%r joined room %s (%d members)", session.user.username, room.room_id, len(room.members))
+        self.service.reply(client, request_id, {"room": room.to_json(), "members": room.members_json(),
+                                                "chat": list(room.recent_chat)})
+        self.push_members(room)
+
+    # -- leave ------------------------------------------------------------
+
+    def leave_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        if session.room is None:
+            raise ProtocolError(ErrorCode.NOT_IN_ROOM)
+        self.remove_member(session)
+        self.service.reply(client, request_id)
+
+    def remove_member(self, session: Session) -> None:
+        room = session.room
+        if room is None:
+            return
+        room.members.pop(session.user_id, None)
+        session.room = None
+        session.room_password = None
+        for peer in (session.audio, session.video):
+            if peer is not None:
+                peer.route = None
+        room.publish_routes()
+        log.info("%r left room %s (%d members)", session.user.username, room.room_id, len(room.members))
+        if room.members:
+            self.push_members(room)
+        elif self.service.rooms.get(room.room_id) is room:
+            # Empty: a temporary room ends; a persistent one is reloaded on the next join.
+            del self.service.rooms[room.room_id]
+
+    def push_members(self, room: Room) -> None:
+        message = {"type": "members", "room_id": room.room_id, "members": room.members_json()}
+        for member in room.members.values():
+            self.service.send(member.control, message)
+
+    # -- listing, chat, key frames ----------------------------------------
+
+    def list_rooms(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        def done(records: list[RoomRecord] | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+                return
+            rooms = []
+            for record in records:
+                live = self.service.rooms.get(record.room_id)
+                rooms.append({"room_id": record.room_id, "title": record.title, "owner_id": record.owner_id,
+                              "persistent": True, "has_password": record.password_hash is not None,
+                              "members": len(live.members) if live else 0})
+            self.service.reply(client, request_id, {"rooms": rooms})
+
+        self.service.run_db(lambda storage: storage.list_persistent_rooms(), (), done)
+
+    def chat(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        room = session.room
+        if room is None:
+            raise ProtocolError(ErrorCode.NOT_IN_ROOM)
+        text = fields["text"]
+        check_text(text, "text")
+        sent_at = time.time()
+        message = chat_json(room.room_id, session.user_id, session.user.username, text, sent_at)
+        room.recent_chat.append(message)
+        self.service.reply(client, request_id, {"sent_at": sent_at})
+        push = {"type": "chat", **message}
+        for member in room.members.values():
+            self.service.send(member.control, push)
+        if room.persistent:
+            self.service.run_db(lambda storage: storage.add_chat_message(room.room_id, session.user_id,
+                                                                         text, sent_at),
+                                (), _log_chat_failure)
+
+    def request_keyframe(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        session = client.session
+        room = session.room
+        target = room.members.get(fields["user_id"]) if room is not None else None
+        if target is None:
+            raise ProtocolError(ErrorCode.NOT_IN_ROOM, "That participant is not in your room.")
+        self.service.send(target.control, {"type": "keyframe_request", "from_user_id": session.user_id})
+        self.service.reply(client, request_id)
+
+
+def _log_chat_failure(result: None, error: BaseException | None) -> None:
+    # Everyone in the room already has the message; only its history is lost.
+    if error is not None:
+        log.warning("chat message not stored: %s", error)

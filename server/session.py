@@ -1,0 +1,58 @@
+"""A logged-in participant: who they are and their three connections."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from protocol.media import StreamKind
+from reactor.tcp_connection import TcpConnection
+from server.media_peer import MediaPeer
+from server.storage.records import UserRecord
+
+if TYPE_CHECKING:
+    from server.room import Room
+
+
+@dataclass(eq=False)
+class ControlClient:
+    """One control connection; touched on the control loop only."""
+
+    conn: TcpConnection
+    hello_done: bool = False
+    session: Session | None = None
+    last_seen: float = field(default_factory=time.monotonic)
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class Session:
+    """Lives from login until logout, a second login, a heartbeat timeout or
+    the control connection's close; touched on the control loop only."""
+
+    user: UserRecord
+    token: str
+    control: ControlClient
+    audio: MediaPeer | None = None
+    video: MediaPeer | None = None
+    room: Room | None = None
+    room_password: str | None = None
+    ended: bool = False
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    def peer(self, stream: StreamKind) -> MediaPeer | None:
+        return self.audio if stream is StreamKind.AUDIO else self.video
+
+    def set_peer(self, stream: StreamKind, peer: MediaPeer | None) -> None:
+        if stream is StreamKind.AUDIO:
+            self.audio = peer
+        else:
+            self.video = peer
+
+    def member_json(self) -> dict:
+        return {"user_id": self.user.id, "username": self.user.username,
+                "display_name": self.user.display_name}

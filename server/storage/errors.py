@@ -1,0 +1,19 @@
+"""What can go wrong in storage, in terms the account and room layers can act on."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """A storage operation failed; the message is safe to show to an operator."""
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached or did not answer in time; retrying later may work."""
+
+
+class NameTakenError(StorageError):
+    """Another account already has this user name."""
+
+
+class RoomIdTakenError(StorageError):
+    """A room with this id already exists."""

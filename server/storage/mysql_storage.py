@@ -1,0 +1,275 @@
+"""Storage on MySQL/MariaDB through mysqlclient, for sites that already run a database server."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import MySQLdb
+
+from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.migrations import migrate_mysql
+from server.storage.records import ChatRecord, RoomRecord, UserRecord
+from server.storage.storage import (
+    Storage,
+    check_chat_limit,
+    check_chat_text,
+    check_profile,
+    check_room,
+    check_username,
+)
+from server.storage.thread_connections import ThreadConnections
+
+log = logging.getLogger(__name__)
+
+# A dead or unreachable database must fail a request within seconds, never hang a worker.
+CONNECT_TIMEOUT_SECONDS = 3
+QUERY_TIMEOUT_SECONDS = 5
+# Migrations may rebuild big tables; they get their own connection with room to finish.
+MIGRATION_TIMEOUT_SECONDS = 600
+
+_SERVER_GONE = 2006  # CR_SERVER_GONE_ERROR: the connection was closed before we sent
+_SERVER_LOST = 2013  # CR_SERVER_LOST: closed, or silent past read_timeout, while we waited
+_DUPLICATE_ENTRY = 1062  # ER_DUP_ENTRY
+_NO_REFERENCED_ROW = 1452  # ER_NO_REFERENCED_ROW_2
+_BAD_DATABASE = 1049  # ER_BAD_DB_ERROR
+
+# Strict: a value that does not fit is an error, never silently cut. Lock waits give up
+# before read_timeout would, so that they report as what they are.
+_SESSION_SETUP = ("SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+                  "NO_ENGINE_SUBSTITUTION', SESSION innodb_lock_wait_timeout = 3")
+
+_USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
+_ROOM_COLUMNS = "room_id, owner_id, title, password_hash, persistent, created_at"
+
+T = TypeVar("T")
+
+
+class MysqlStorage(Storage):
+    """A MySQL/MariaDB database that exists already; the tables are made by the migrations."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, database: str) -> None:
+        self._params = {"host": host, "port": port, "user": user, "password": password, "database": database}
+        self._database = database
+        self._where = f"MySQL database {database!r} at {host}:{port}"
+        self._connections: ThreadConnections[Any] = ThreadConnections(
+            lambda: self._connect(QUERY_TIMEOUT_SECONDS), self._where)
+        conn = self._connect(MIGRATION_TIMEOUT_SECONDS)
+        try:
+            migrate_mysql(conn)
+        except MySQLdb.Error as exc:
+            raise self._translate(exc, "prepare its tables") from exc
+        finally:
+            conn.close()
+
+    # -- accounts -----------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
+        check_username(username)
+        check_profile(display_name, None, None)
+        created_at = time.time()
+        attempts = 0
+
+        def insert(cursor: Any) -> int:
+            nonlocal attempts
+            attempts += 1
+            try:
+                cursor.execute("INSERT INTO users (username, password_hash, display_name, created_at)"
+                               " VALUES (%s, %s, %s, %s)",
+                               (username, password_hash, display_name, created_at))
+            except MySQLdb.IntegrityError as exc:
+                if exc.args[0] != _DUPLICATE_ENTRY:
+                    raise
+                if attempts > 1:
+                    # The first try may have been stored before its reply was lost; the salted
+                    # hash and our own timestamp tell whether the row is ours.
+                    cursor.execute("SELECT id FROM users WHERE username = %s AND password_hash = %s"
+                                   " AND created_at = %s", (username, password_hash, created_at))
+                    row = cursor.fetchone()
+                    if row is not None:
+                        return row[0]
+                # The UNIQUE index decides, so of two registrations racing for a name exactly one wins.
+                raise NameTakenError(f"the user name {username!r} is taken") from exc
+            return cursor.lastrowid
+
+        user_id = self._run("register a user", insert)
+        return UserRecord(user_id, username, password_hash, display_name, "", None, created_at)
+
+    def get_user_by_name(self, username: str) -> UserRecord | None:
+        return self._one_user("username = %s", username)
+
+    def get_user(self, user_id: int) -> UserRecord | None:
+        return self._one_user("id = %s", user_id)
+
+    def update_profile(self, user_id: int, *, display_name: str | None = None,
+                       signature: str | None = None, avatar: bytes | None = None) -> UserRecord:
+        check_profile(display_name, signature, avatar)
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if signature is not None:
+            changes["signature"] = signature
+        if avatar is not None:
+            changes["avatar"] = bytes(avatar) or None
+        if changes:
+            # Column names come from the keys above, never from the caller.
+            assignments = ", ".join(f"{column} = %s" for column in changes)
+            self._run("update a profile", lambda cursor: cursor.execute(
+                f"UPDATE users SET {assignments} WHERE id = %s", (*changes.values(), user_id)))
+        user = self.get_user(user_id)
+        if user is None:
+            raise StorageError(f"there is no user with id {user_id}")
+        return user
+
+    def _one_user(self, where: str, value: object) -> UserRecord | None:
+        row = self._run("read a user", lambda cursor: _fetch_one(
+            cursor, f"SELECT {_USER_COLUMNS} FROM users WHERE {where}", (value,)))
+        if row is None:
+            return None
+        user_id, username, password_hash, display_name, signature, avatar, created_at = row
+        # VARBINARY columns come back as bytes (see sql/mysql/0001_init.sql for why they are bytes).
+        return UserRecord(user_id, username.decode("utf-8"), password_hash, display_name, signature, avatar,
+                          created_at)
+
+    # -- rooms --------------------------------------------------------------
+
+    def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
+                    persistent: bool) -> RoomRecord:
+        check_room(room_id, title)
+        created_at = time.time()
+        attempts = 0
+
+        def insert(cursor: Any) -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                cursor.execute(f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                               (room_id, owner_id, title, password_hash, persistent, created_at))
+            except MySQLdb.IntegrityError as exc:
+                if exc.args[0] == _NO_REFERENCED_ROW:
+                    raise StorageError(f"there is no user with id {owner_id} to own a room") from exc
+                if exc.args[0] != _DUPLICATE_ENTRY:
+                    raise
+                # As in create_user: after a lost reply, the row may be our own first try.
+                if attempts > 1 and _fetch_one(
+                        cursor, "SELECT 1 FROM rooms WHERE room_id = %s AND owner_id = %s"
+                        " AND created_at = %s", (room_id, owner_id, created_at)):
+                    return
+                raise RoomIdTakenError(f"a room with id {room_id!r} already exists") from exc
+
+        self._run("create a room", insert)
+        return RoomRecord(room_id, owner_id, title, password_hash, persistent, created_at)
+
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        row = self._run("read a room", lambda cursor: _fetch_one(
+            cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = %s", (room_id,)))
+        return None if row is None else _room(row)
+
+    def list_persistent_rooms(self) -> list[RoomRecord]:
+        rows = self._run("list rooms", lambda cursor: _fetch_all(
+            cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent ORDER BY created_at, room_id", ()))
+        return [_room(row) for row in rows]
+
+    def delete_room(self, room_id: str) -> None:
+        # Chat history goes with it: ON DELETE CASCADE.
+        self._run("delete a room", lambda cursor: cursor.execute(
+            "DELETE FROM rooms WHERE room_id = %s", (room_id,)))
+
+    # -- chat ---------------------------------------------------------------
+
+    def add_chat_message(self, room_id: str, user_id: int, text: str, sent_at: float) -> None:
+        check_chat_text(text)
+
+        def insert(cursor: Any) -> None:
+            # A reply lost after the row was stored makes _run try again, and the line then
+            # shows twice; a rare duplicate chat line is cheaper than a lost one.
+            try:
+                cursor.execute("INSERT INTO chat_messages (room_id, user_id, text, sent_at)"
+                               " VALUES (%s, %s, %s, %s)", (room_id, user_id, text, sent_at))
+            except MySQLdb.IntegrityError as exc:
+                raise StorageError(f"no room {room_id!r} or no user {user_id} for a chat message") from exc
+
+        self._run("keep a chat message", insert)
+
+    def recent_chat(self, room_id: str, limit: int = 50) -> list[ChatRecord]:
+        check_chat_limit(limit)
+        rows = self._run("read chat history", lambda cursor: _fetch_all(
+            cursor,
+            "SELECT c.room_id, c.user_id, u.username, c.text, c.sent_at"
+            " FROM chat_messages AS c JOIN users AS u ON u.id = c.user_id"
+            " WHERE c.room_id = %s ORDER BY c.sent_at DESC, c.id DESC LIMIT %s", (room_id, limit)))
+        return [ChatRecord(room.decode("utf-8"), user_id, username.decode("utf-8"), text, sent_at)
+                for room, user_id, username, text, sent_at in reversed(rows)]
+
+    # -- housekeeping -------------------------------------------------------
+
+    def schema_version(self) -> int:
+        row = self._run("read the schema version", lambda cursor: _fetch_one(
+            cursor, "SELECT MAX(version) FROM schema_version", ()))
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    def _connect(self, timeout: int) -> Any:
+        try:
+            # utf8mb4, not MySQL's "utf8" (three bytes at most), or emoji in names would not fit.
+            return MySQLdb.connect(**self._params, charset="utf8mb4", use_unicode=True, autocommit=True,
+                                   connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=timeout,
+                                   write_timeout=timeout, init_command=_SESSION_SETUP)
+        except MySQLdb.Error as exc:
+            raise self._translate(exc, "connect") from exc
+
+    def _run(self, action: str, work: Callable[[Any], T]) -> T:
+        """Run work(cursor) on this thread's connection; one that the server dropped is reopened once."""
+        try:
+            return self._on_connection(work)
+        except MySQLdb.OperationalError as exc:
+            if exc.args[0] not in (_SERVER_GONE, _SERVER_LOST):
+                raise self._translate(exc, action) from exc
+            self._connections.discard()
+            # Typically the server closed an idle connection (wait_timeout) or restarted.
+            log.warning("%s: connection lost (%s); reconnecting once", self._where, exc.args[1])
+        except MySQLdb.Error as exc:
+            raise self._translate(exc, action) from exc
+        try:
+            return self._on_connection(work)
+        except MySQLdb.Error as exc:
+            if exc.args[0] in (_SERVER_GONE, _SERVER_LOST):
+                self._connections.discard()
+            raise self._translate(exc, action) from exc
+
+    def _on_connection(self, work: Callable[[Any], T]) -> T:
+        cursor = self._connections.get().cursor()
+        try:
+            return work(cursor)
+        finally:
+            cursor.close()
+
+    def _translate(self, exc: MySQLdb.Error, action: str) -> StorageError:
+        """Our error for one of MySQLdb's, worded for the person who runs the server."""
+        code = exc.args[0] if exc.args else None
+        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
+        if code == _BAD_DATABASE:
+            return StorageUnavailable(f"{self._where} does not exist; create it with: CREATE DATABASE "
+                                      f"`{self._database}` CHARACTER SET utf8mb4")
+        if isinstance(exc, MySQLdb.OperationalError):
+            return StorageUnavailable(f"{self._where} is unavailable (could not {action}): {reason}")
+        return StorageError(f"{self._where} could not {action}: {reason}")
+
+
+def _fetch_one(cursor: Any, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    cursor.execute(sql, args)
+    return cursor.fetchone()
+
+
+def _fetch_all(cursor: Any, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    cursor.execute(sql, args)
+    return list(cursor.fetchall())
+
+
+def _room(row: tuple[Any, ...]) -> RoomRecord:
+    room_id, owner_id, title, password_hash, persistent, created_at = row
+    return RoomRecord(room_id.decode("utf-8"), owner_id, title, password_hash, bool(persistent), created_at)

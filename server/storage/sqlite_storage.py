@@ -1,0 +1,200 @@
+"""Storage on the standard library's SQLite: the embedded default, one file and nothing to install."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.migrations import migrate_sqlite
+from server.storage.records import ChatRecord, RoomRecord, UserRecord
+from server.storage.storage import (
+    Storage,
+    check_chat_limit,
+    check_chat_text,
+    check_profile,
+    check_room,
+    check_username,
+)
+from server.storage.thread_connections import ThreadConnections
+
+# How long a writer waits for another thread's or process's write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 5.0
+
+_USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
+_ROOM_COLUMNS = "room_id, owner_id, title, password_hash, persistent, created_at"
+
+
+class SqliteStorage(Storage):
+    """One SQLite file in WAL mode, so that readers never wait for the writer."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot create the folder for the database {self.path}: "
+                                     f"{exc.strerror}") from exc
+        self._connections: ThreadConnections[sqlite3.Connection] = ThreadConnections(
+            self._connect, f"SQLite database {self.path}")
+        try:
+            with self._errors("prepare its tables"):
+                conn = self._connections.get()
+                # WAL is remembered by the file itself; setting it once per open is enough.
+                conn.execute("PRAGMA journal_mode = WAL")
+                migrate_sqlite(conn)
+        except BaseException:
+            self._connections.close_all()
+            raise
+
+    # -- accounts -----------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
+        check_username(username)
+        check_profile(display_name, None, None)
+        created_at = time.time()
+        with self._errors("register a user"):
+            try:
+                cursor = self._connections.get().execute(
+                    "INSERT INTO users (username, password_hash, display_name, created_at)"
+                    " VALUES (?, ?, ?, ?)", (username, password_hash, display_name, created_at))
+            except sqlite3.IntegrityError as exc:
+                # The UNIQUE index decides, so of two registrations racing for a name exactly one wins.
+                raise NameTakenError(f"the user name {username!r} is taken") from exc
+        return UserRecord(cursor.lastrowid, username, password_hash, display_name, "", None, created_at)
+
+    def get_user_by_name(self, username: str) -> UserRecord | None:
+        return self._one_user("username = ?", username)
+
+    def get_user(self, user_id: int) -> UserRecord | None:
+        return self._one_user("id = ?", user_id)
+
+    def update_profile(self, user_id: int, *, display_name: str | None = None,
+                       signature: str | None = None, avatar: bytes | None = None) -> UserRecord:
+        check_profile(display_name, signature, avatar)
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if signature is not None:
+            changes["signature"] = signature
+        if avatar is not None:
+            changes["avatar"] = bytes(avatar) or None
+        if changes:
+            # Column names come from the keys above, never from the caller.
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            with self._errors("update a profile"):
+                self._connections.get().execute(f"UPDATE users SET {assignments} WHERE id = ?",
+                                                (*changes.values(), user_id))
+        user = self.get_user(user_id)
+        if user is None:
+            raise StorageError(f"there is no user with id {user_id}")
+        return user
+
+    def _one_user(self, where: str, value: object) -> UserRecord | None:
+        with self._errors("read a user"):
+            row = self._connections.get().execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE {where}", (value,)).fetchone()
+        return None if row is None else UserRecord(*row)
+
+    # -- rooms --------------------------------------------------------------
+
+    def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
+                    persistent: bool) -> RoomRecord:
+        check_room(room_id, title)
+        created_at = time.time()
+        with self._errors("create a room"):
+            try:
+                self._connections.get().execute(
+                    f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (room_id, owner_id, title, password_hash, int(persistent), created_at))
+            except sqlite3.IntegrityError as exc:
+                if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                    raise StorageError(f"there is no user with id {owner_id} to own a room") from exc
+                raise RoomIdTakenError(f"a room with id {room_id!r} already exists") from exc
+        return RoomRecord(room_id, owner_id, title, password_hash, persistent, created_at)
+
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        with self._errors("read a room"):
+            row = self._connections.get().execute(
+                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
+        return None if row is None else _room(row)
+
+    def list_persistent_rooms(self) -> list[RoomRecord]:
+        with self._errors("list rooms"):
+            rows = self._connections.get().execute(
+                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = 1"
+                " ORDER BY created_at, room_id").fetchall()
+        return [_room(row) for row in rows]
+
+    def delete_room(self, room_id: str) -> None:
+        with self._errors("delete a room"):
+            # Chat history goes with it: ON DELETE CASCADE, with foreign keys on in _connect.
+            self._connections.get().execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+    # -- chat ---------------------------------------------------------------
+
+    def add_chat_message(self, room_id: str, user_id: int, text: str, sent_at: float) -> None:
+        check_chat_text(text)
+        with self._errors("keep a chat message"):
+            try:
+                self._connections.get().execute(
+                    "INSERT INTO chat_messages (room_id, user_id, text, sent_at) VALUES (?, ?, ?, ?)",
+                    (room_id, user_id, text, sent_at))
+            except sqlite3.IntegrityError as exc:
+                raise StorageError(f"no room {room_id!r} or no user {user_id} for a chat message") from exc
+
+    def recent_chat(self, room_id: str, limit: int = 50) -> list[ChatRecord]:
+        check_chat_limit(limit)
+        with self._errors("read chat history"):
+            rows = self._connections.get().execute(
+                "SELECT c.room_id, c.user_id, u.username, c.text, c.sent_at"
+                " FROM chat_messages AS c JOIN users AS u ON u.id = c.user_id"
+                " WHERE c.room_id = ? ORDER BY c.sent_at DESC, c.id DESC LIMIT ?",
+                (room_id, limit)).fetchall()
+        return [ChatRecord(*row) for row in reversed(rows)]
+
+    # -- housekeeping -------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._errors("read the schema version"):
+            (version,) = self._connections.get().execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(version or 0)
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # timeout is SQLite's busy_timeout. isolation_level=None: no hidden BEGINs, so each
+            # statement commits alone and migrations open their own transactions.
+            # check_same_thread=False only so that close() may close every thread's connection.
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                   check_same_thread=False)
+            # Both are per connection: SQLite forgets them on every open.
+            conn.execute("PRAGMA foreign_keys = ON")
+            # With WAL, NORMAL survives a crashed process; only a power cut may lose the last commits.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"cannot open the SQLite database {self.path}: {exc}") from exc
+        return conn
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn sqlite3's errors into ours, naming the file and what we were doing."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            # Locked past the busy timeout, disk full, file gone or unreadable.
+            raise StorageUnavailable(f"SQLite database {self.path} could not {action}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite database {self.path} could not {action}: {exc}") from exc
+
+
+def _room(row: tuple[Any, ...]) -> RoomRecord:
+    room_id, owner_id, title, password_hash, persistent, created_at = row
+    return RoomRecord(room_id, owner_id, title, password_hash, bool(persistent), created_at)

@@ -1,0 +1,113 @@
+"""The one storage interface the server talks to, whatever database sits behind it."""
+
+from __future__ import annotations
+
+import string
+from abc import ABC, abstractmethod
+
+from server.storage.records import ChatRecord, RoomRecord, UserRecord
+
+# Limits shared by every engine, so that a name that fits in SQLite also fits in MySQL.
+MAX_USERNAME_CHARS = 64
+MAX_DISPLAY_NAME_CHARS = 64
+MAX_SIGNATURE_CHARS = 255
+MAX_AVATAR_BYTES = 64 * 1024
+MAX_ROOM_ID_CHARS = 64
+MAX_TITLE_CHARS = 128
+MAX_CHAT_CHARS = 4000
+
+# Room ids are typed by people into a "join" box: printable ASCII, no spaces.
+_ROOM_ID_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+
+
+class Storage(ABC):
+    """Accounts, rooms and chat history.
+
+    Methods block, so they run only on worker threads (see DbWorkerPool), never on an
+    I/O loop; every implementation is safe to call from several threads at once.
+    Arguments outside the limits above raise ValueError: callers validate user input
+    first, and this is the last line of defence.
+    """
+
+    @abstractmethod
+    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
+        """Register a name exactly as given (case and Unicode kept); NameTakenError if it exists."""
+
+    @abstractmethod
+    def get_user_by_name(self, username: str) -> UserRecord | None:
+        """The account with exactly this name, or None."""
+
+    @abstractmethod
+    def get_user(self, user_id: int) -> UserRecord | None:
+        """The account with this id, or None."""
+
+    @abstractmethod
+    def update_profile(self, user_id: int, *, display_name: str | None = None,
+                       signature: str | None = None, avatar: bytes | None = None) -> UserRecord:
+        """Change the given fields (None leaves one as it is; b"" removes the avatar)."""
+
+    @abstractmethod
+    def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
+                    persistent: bool) -> RoomRecord:
+        """Store a new room; RoomIdTakenError if the id is in use."""
+
+    @abstractmethod
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        """The room with this id, or None."""
+
+    @abstractmethod
+    def list_persistent_rooms(self) -> list[RoomRecord]:
+        """Rooms that outlive a server restart, oldest first."""
+
+    @abstractmethod
+    def delete_room(self, room_id: str) -> None:
+        """Remove a room and its chat history; a missing room is not an error."""
+
+    @abstractmethod
+    def add_chat_message(self, room_id: str, user_id: int, text: str, sent_at: float) -> None:
+        """Keep a chat line so that people who join later can read back."""
+
+    @abstractmethod
+    def recent_chat(self, room_id: str, limit: int = 50) -> list[ChatRecord]:
+        """The last `limit` chat lines of a room, oldest first."""
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The number of the newest migration applied to this database."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close every connection; later calls raise StorageError."""
+
+
+def check_username(username: str) -> None:
+    if not 1 <= len(username) <= MAX_USERNAME_CHARS:
+        raise ValueError(f"user name must have 1 to {MAX_USERNAME_CHARS} characters, not {len(username)}")
+
+
+def check_profile(display_name: str | None, signature: str | None, avatar: bytes | None) -> None:
+    _check_length("display name", display_name, MAX_DISPLAY_NAME_CHARS)
+    _check_length("signature", signature, MAX_SIGNATURE_CHARS)
+    if avatar is not None and len(avatar) > MAX_AVATAR_BYTES:
+        raise ValueError(f"avatar is {len(avatar)} bytes; at most {MAX_AVATAR_BYTES} are kept")
+
+
+def check_room(room_id: str, title: str) -> None:
+    if not 1 <= len(room_id) <= MAX_ROOM_ID_CHARS or not set(room_id) <= _ROOM_ID_CHARS:
+        raise ValueError(f"room id must be 1 to {MAX_ROOM_ID_CHARS} printable ASCII characters without "
+                         f"spaces, not {room_id!r}")
+    _check_length("room title", title, MAX_TITLE_CHARS)
+
+
+def check_chat_text(text: str) -> None:
+    _check_length("chat message", text, MAX_CHAT_CHARS)
+
+
+def check_chat_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"chat limit must not be negative, not {limit}")
+
+
+def _check_length(what: str, value: str | None, most: int) -> None:
+    if value is not None and len(value) > most:
+        raise ValueError(f"{what} has {len(value)} characters; at most {most} are kept")

@@ -1,0 +1,127 @@
+"""Accounts end to end: register, log in, profiles, one session per account."""
+
+import base64
+import threading
+
+from protocol import PROTOCOL_VERSION
+from tests.raw_client import Participant, RawConnection
+
+
+def _hello(server) -> RawConnection:
+    conn = RawConnection(server.control_port)
+    conn.ok("hello", version=PROTOCOL_VERSION)
+    return conn
+
+
+def test_hello_names_the_version_and_rejects_another(meeting_server):
+    conn = RawConnection(meeting_server.control_port)
+    assert conn.error_code("register", username="early", password="secret-pw") == "HELLO_FIRST"
+    answer = conn.request("hello", version=PROTOCOL_VERSION + 1)
+    assert answer["error"]["code"] == "UNSUPPORTED_VERSION"
+    assert "version" in answer["error"]["message"]
+    result = conn.ok("hello", version=PROTOCOL_VERSION)
+    assert result["version"] == PROTOCOL_VERSION and result["server_time"] > 0
+
+
+def test_register_then_log_in_with_each_failure_its_own_code(meeting_server):
+    conn = _hello(meeting_server)
+    user_id = conn.ok("register", username="ada", password="lovelace1", display_name="Ada L.")["user_id"]
+    assert conn.error_code("register", username="ada", password="another1") == "NAME_TAKEN"
+    assert conn.error_code("register", username=" ada", password="another1") == "INVALID_NAME"
+    assert conn.error_code("register", username="x" * 33, password="another1") == "INVALID_NAME"
+    assert conn.error_code("register", username="bob", password="short") == "INVALID_PASSWORD"
+    assert conn.error_code("login", username="nobody", password="lovelace1") == "UNKNOWN_USER"
+    assert conn.error_code("login", username="ada", password="wrong-one") == "WRONG_PASSWORD"
+    assert conn.error_code("login", username="Ada", password="lovelace1") == "UNKNOWN_USER"  # exact names
+    assert conn.error_code("get_profile") == "NOT_LOGGED_IN"
+    login = conn.ok("login", username="ada", password="lovelace1")
+    assert login["user"] == {"user_id": user_id, "username": "ada", "display_name": "Ada L.",
+                             "signature": "", "avatar": ""}
+    assert login["token"] and login["audio_port"] == meeting_server.audio_port
+    assert login["video_port"] == meeting_server.video_port and login["heartbeat_interval"] > 0
+    assert conn.error_code("login", username="ada", password="lovelace1") == "ALREADY_LOGGED_IN"
+
+
+def test_names_are_stored_exactly_whatever_characters_they_hold(meeting_server):
+    conn = _hello(meeting_server)
+    names = ["Zoë 🎥", "x'); DROP TABLE users;--", "名前", "a\"b\\c", "%_*"]
+    ids = {name: conn.ok("register", username=name, password="secret-pw")["user_id"] for name in names}
+    assert len(set(ids.values())) == len(names)
+    for name in names:
+        other = _hello(meeting_server)
+        assert other.ok("login", username=name, password="secret-pw")["user"]["username"] == name
+        other.close()
+    # The table survived the SQL-looking name: a new registration still works.
+    assert conn.ok("register", username="after", password="secret-pw")["user_id"]
+
+
+def test_two_registrations_of_one_name_at_once_exactly_one_succeeds(meeting_server):
+    conns = [_hello(meeting_server) for _ in range(6)]
+    outcomes = []
+    barrier = threading.Barrier(len(conns))
+
+    def register(conn):
+        barrier.wait()
+        outcomes.append(conn.request("register", username="race", password="secret-pw"))
+
+    threads = [threading.Thread(target=register, args=(c,)) for c in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sum("result" in o for o in outcomes) == 1
+    assert sorted(o["error"]["code"] for o in outcomes if "error" in o) == ["NAME_TAKEN"] * 5
+
+
+def test_repeated_wrong_passwords_are_rate_limited(meeting_server):
+    conn = _hello(meeting_server)
+    conn.ok("register", username="target", password="right-password")
+    codes = [conn.error_code("login", username="target", password=f"guess-{i}") for i in range(6)]
+    assert codes == ["WRONG_PASSWORD"] * 6
+    answer = conn.request("login", username="target", password="right-password")
+    assert answer["error"]["code"] == "RATE_LIMITED"
+    assert "try again in" in answer["error"]["message"]
+    # Other names are not affected.
+    conn.ok("register", username="bystander", password="right-password")
+    login = conn.ok("login", username="bystander", password="right-password")
+    assert login["user"]["username"] == "bystander"
+
+
+def test_profile_update_with_avatar_is_seen_by_others(meeting_server):
+    alice = Participant(meeting_server, "alice")
+    avatar = bytes(range(256)) * 10
+    user = alice.control.ok("update_profile", display_name="Alice A.", signature="hi there",
+                            avatar=base64.b64encode(avatar).decode())["user"]
+    assert (user["display_name"], user["signature"]) == ("Alice A.", "hi there")
+    assert base64.b64decode(user["avatar"]) == avatar
+    bob = Participant(meeting_server, "bob")
+    seen = bob.control.ok("get_profile", username="alice")["user"]
+    assert seen == user
+    assert bob.control.error_code("get_profile", username="nobody") == "UNKNOWN_USER"
+    too_big = base64.b64encode(bytes(70_000)).decode()
+    assert alice.control.error_code("update_profile", avatar=too_big) == "AVATAR_TOO_LARGE"
+    assert alice.control.error_code("update_profile", avatar="not base64!") == "BAD_REQUEST"
+    alice.close()
+    bob.close()
+
+
+def test_a_second_login_ends_the_first_which_is_told_why(meeting_server):
+    first = Participant(meeting_server, "carol")
+    second = Participant(meeting_server, "carol", register=False)
+    push = first.control.wait_push("session_ended")
+    assert push["reason"] == "logged_in_elsewhere" and push["message"]
+    assert first.control.is_closed_by_server()
+    assert first.video.is_closed_by_server() and first.audio.is_closed_by_server()
+    # The old token no longer opens media connections; the new session works.
+    stale = RawConnection(meeting_server.audio_port)
+    assert stale.error_code("media_hello", token=first.token, stream="audio") == "BAD_TOKEN"
+    assert second.control.ok("get_profile")["user"]["username"] == "carol"
+    second.close()
+
+
+def test_logout_ends_the_session_but_keeps_the_connection(meeting_server):
+    dave = Participant(meeting_server, "dave")
+    dave.control.ok("logout")
+    assert dave.video.is_closed_by_server()
+    assert dave.control.error_code("get_profile") == "NOT_LOGGED_IN"
+    assert dave.control.ok("login", username="dave", password="secret-pw")["user"]["username"] == "dave"
