@@ -19,6 +19,7 @@ from server.storage.storage import (
     check_profile,
     check_room,
     check_username,
+    profile_changes,
 )
 from server.storage.thread_connections import ThreadConnections
 
@@ -105,14 +106,7 @@ class MysqlStorage(Storage):
 
     def update_profile(self, user_id: int, *, display_name: str | None = None,
                        signature: str | None = None, avatar: bytes | None = None) -> UserRecord:
-        check_profile(display_name, signature, avatar)
-        changes: dict[str, Any] = {}
-        if display_name is not None:
-            changes["display_name"] = display_name
-        if signature is not None:
-            changes["signature"] = signature
-        if avatar is not None:
-            changes["avatar"] = bytes(avatar) or None
+        changes = profile_changes(display_name, signature, avatar)
         if changes:
             # Column names come from the keys above, never from the caller.
             assignments = ", ".join(f"{column} = %s" for column in changes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from abc import ABC, abstractmethod
+from typing import Any
 
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 
@@ -90,6 +91,20 @@ def check_profile(display_name: str | None, signature: str | None, avatar: bytes
     _check_length("signature", signature, MAX_SIGNATURE_CHARS)
     if avatar is not None and len(avatar) > MAX_AVATAR_BYTES:
         raise ValueError(f"avatar is {len(avatar)} bytes; at most {MAX_AVATAR_BYTES} are kept")
+
+
+def profile_changes(display_name: str | None, signature: str | None,
+                    avatar: bytes | None) -> dict[str, Any]:
+    """The columns an update_profile call sets (None: unchanged; an empty avatar clears it)."""
+    check_profile(display_name, signature, avatar)
+    changes: dict[str, Any] = {}
+    if display_name is not None:
+        changes["display_name"] = display_name
+    if signature is not None:
+        changes["signature"] = signature
+    if avatar is not None:
+        changes["avatar"] = bytes(avatar) or None
+    return changes
 
 
 def check_room(room_id: str, title: str) -> None:
