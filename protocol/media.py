@@ -24,8 +24,8 @@ class Codec(enum.IntEnum):
 
 FLAG_KEYFRAME = 0x01
 
-# stream kind, sender id, sequence, capture time (microseconds, the sender's
-# clock), codec, flags
+# stream kind, sender id, sequence, capture time (microseconds on the server's
+# clock as the sender estimates it), codec, flags
 MEDIA_HEADER = struct.Struct("!BIIqBB")
 
 

@@ -138,6 +138,11 @@ class MeetingClient:
         with self._lock:
             return self._clock.rtt
 
+    def server_clock_us(self) -> int:
+        """Now on the server's clock, as estimated: what capture times are stamped with,
+        so that any receiver can tell a frame's age without trusting the sender's clock."""
+        return int((time.time() + self.clock_offset) * 1e6)
+
     def server_time_to_local(self, server_time: float) -> float:
         with self._lock:
             return self._clock.server_time_to_local(server_time)
@@ -272,7 +277,7 @@ class MeetingClient:
         # Taken only for a frame that goes out: a gap would look like a loss to the receivers.
         sequence = next(self._sequences[stream]) & 0xFFFFFFFF
         if capture_us is None:
-            capture_us = time.time_ns() // 1000
+            capture_us = self.server_clock_us()
         conn.send_media(MediaHeader(stream, user_id, sequence, capture_us, codec, keyframe), payload)
         return sequence
 

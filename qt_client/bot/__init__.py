@@ -1,0 +1,1 @@
+"""The headless participant: `python -m qt_client.bot --help`."""

@@ -1,0 +1,5 @@
+import sys
+
+from qt_client.bot.cli import main
+
+sys.exit(main())

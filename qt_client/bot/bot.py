@@ -1,0 +1,151 @@
+"""One headless participant: joins a room, sends synthetic media, reports what it got."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+from protocol.errors import ErrorCode
+from qt_client.bot.audio_sender import AudioSender
+from qt_client.bot.config import BotConfig
+from qt_client.bot.receiver import MediaReceiver
+from qt_client.bot.sources import open_audio_source, open_video_source
+from qt_client.bot.video_sender import VideoSender
+from qt_client.net.errors import ServerError
+from qt_client.net.meeting_client import MeetingClient
+
+log = logging.getLogger(__name__)
+
+MEMBERS_WAIT_TIMEOUT = 60.0
+
+
+class Bot:
+    """Runs a session from login to report; `run` returns the report."""
+
+    def __init__(self, config: BotConfig) -> None:
+        self.config = config
+        self.client = MeetingClient(config.host, config.port, client_name="mini-meeting-bot")
+        self.stop_sending = threading.Event()
+        self.stop_receiving = threading.Event()
+        self.video: VideoSender | None = None
+        self.audio: AudioSender | None = None
+        self.receiver: MediaReceiver | None = None
+        self.room_id: str | None = None
+        # Everyone seen in the room, kept after they leave, to name them in the report.
+        self.names: dict[int, str] = {}
+        # Of one core, over the sending window only (start-up and imports excluded).
+        self.cpu_percent: float | None = None
+
+    def run(self) -> dict[str, Any]:
+        config = self.config
+        try:
+            self.client.connect()
+            self._log_in()
+            self.client.on_push = self._on_push
+            self.room_id = self._enter_room()
+            self.receiver = MediaReceiver(self.client, config, self.stop_receiving, time.monotonic())
+            self.receiver.start()
+            self._wait_for_members()
+            self._start_senders()
+            cpu_started, wall_started = time.process_time(), time.monotonic()
+            time.sleep(config.seconds)
+            self.cpu_percent = 100 * (time.process_time() - cpu_started) / (time.monotonic() - wall_started)
+            self.stop_sending.set()
+            for sender in (self.video, self.audio):
+                if sender is not None:
+                    sender.join(5)
+            # Frames still on their way from the others arrive meanwhile.
+            time.sleep(config.linger)
+            self.stop_receiving.set()
+            self.receiver.join(5)
+            return self._report()
+        finally:
+            self.stop_sending.set()
+            self.stop_receiving.set()
+            self.client.close()
+
+    def _log_in(self) -> None:
+        try:
+            self.client.login(self.config.user, self.config.password)
+        except ServerError as exc:
+            if exc.code != ErrorCode.UNKNOWN_USER:
+                raise
+            self.client.register(self.config.user, self.config.password)
+            self.client.login(self.config.user, self.config.password)
+
+    def _enter_room(self) -> str:
+        config = self.config
+        if config.create_room:
+            result = self.client.create_room(title=f"{config.user}'s room", password=config.room_password,
+                                             persistent=config.persistent)
+            room_id = result["room"]["room_id"]
+            # First line, at once: a script starts the other bots with this id.
+            print(json.dumps({"room": room_id}), flush=True)
+            return room_id
+        return self.client.join_room(config.room, config.room_password)["room"]["room_id"]
+
+    def _wait_for_members(self) -> None:
+        deadline = time.monotonic() + MEMBERS_WAIT_TIMEOUT
+        while len(self.client.members) < self.config.wait_members:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fewer than {self.config.wait_members} members after "
+                                   f"{MEMBERS_WAIT_TIMEOUT:.0f} s")
+            time.sleep(0.02)
+
+    def _start_senders(self) -> None:
+        config = self.config
+        video_source = open_video_source(config.video, config.width, config.height, config.fps)
+        if video_source is not None:
+            face_effect = None
+            if config.face_effect != "none":
+                from qt_client.media.face_effect import FaceEffect
+
+                face_effect = FaceEffect(config.face_effect)
+            self.video = VideoSender(self.client, config, video_source, face_effect, self.stop_sending)
+            self.video.start()
+        audio_source = open_audio_source(config.audio, config.sample_rate)
+        if audio_source is not None:
+            self.audio = AudioSender(self.client, config, audio_source, self.stop_sending)
+            self.audio.start()
+
+    def _on_push(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "keyframe_request" and self.video is not None:
+            self.video.request_keyframe()
+        elif kind == "members":
+            self._remember_names(message["members"])
+
+    def _remember_names(self, members: list[dict[str, Any]]) -> None:
+        self.names.update((m["user_id"], m["username"]) for m in members)
+
+    def _report(self) -> dict[str, Any]:
+        self._remember_names(self.client.members)
+        peers = {self.names.get(sender_id, str(sender_id)): stats
+                 for sender_id, stats in self.receiver.report().items()}
+        errors = [f"{name}: {thread.error!r}" for name, thread in
+                  (("video", self.video), ("audio", self.audio), ("receiver", self.receiver))
+                  if thread is not None and thread.error is not None]
+        video, audio = self.video, self.audio
+        return {
+            "user": self.config.user, "room": self.room_id,
+            "codec": self.config.codec.name.lower(), "size": f"{self.config.width}x{self.config.height}",
+            "sent": {"video_frames": video.frames_sent if video else 0,
+                     "audio_frames": audio.frames_sent if audio else 0,
+                     "audio_suppressed": audio.frames_suppressed if audio else 0,
+                     "keyframes": video.keyframes_sent if video else 0,
+                     "keyframe_requests": video.keyframe_requests if video else 0},
+            "peers": peers,
+            "cpu_percent": None if self.cpu_percent is None else round(self.cpu_percent, 2),
+            "clock_offset_ms": round(self.client.clock_offset * 1000, 3),
+            "rtt_ms": None if self.client.rtt is None else round(self.client.rtt * 1000, 3),
+            "errors": errors,
+        }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()

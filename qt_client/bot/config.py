@@ -1,0 +1,40 @@
+"""What one bot does, as parsed from its command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol.media import Codec
+
+CODECS = {"jpeg": Codec.JPEG, "h264": Codec.H264, "vp8": Codec.VP8}
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    host: str
+    port: int
+    user: str
+    password: str
+    create_room: bool
+    room: str | None
+    room_password: str | None
+    persistent: bool
+    video: str  # "testpattern", "file:PATH" or "none"
+    audio: str  # "tone", "wav:PATH" or "none"
+    codec: Codec
+    width: int
+    height: int
+    fps: float
+    quality: int
+    bitrate: int
+    keyframe_interval: float
+    sample_rate: int
+    vad: bool
+    vad_aggressiveness: int
+    face_effect: str  # "none", "pixelate", "blur" or "box"
+    pre_encoded: bool
+    decode: bool
+    seconds: float
+    wait_members: int
+    linger: float
+    playout_delay_ms: int
