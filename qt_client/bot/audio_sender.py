@@ -38,24 +38,36 @@ class AudioSender(threading.Thread):
 
     def run(self) -> None:
         try:
-            frames = self._pre_encode() if self.config.pre_encoded else None
-            pacer = Pacer(FRAMES_PER_SECOND, self.stop)
-            index = 0
-            while pacer.wait():
-                if frames is not None:
-                    packet, speech = frames[index]
-                    index = (index + 1) % len(frames)
-                else:
-                    packet, speech = self._next_frame()
-                if speech:
-                    self.client.send_media(StreamKind.AUDIO, Codec.OPUS, packet,
-                                           capture_us=self.client.server_clock_us())
-                    self.frames_sent += 1
-                else:
-                    self.frames_suppressed += 1
+            if self.config.pre_encoded:
+                self._replay(self._pre_encode())
+            else:
+                pacer = Pacer(FRAMES_PER_SECOND, self.stop)
+                while pacer.wait():
+                    self._send(*self._next_frame())
         except BaseException as exc:  # reported in the bot's JSON, not lost on a thread
             log.exception("audio sender failed")
             self.error = exc
+
+    def _replay(self, frames: list[tuple[bytes | None, bool]]) -> None:
+        """Send from a timer on the client's network thread: no thread hand-off per frame."""
+        index = 0
+
+        def tick() -> None:
+            nonlocal index
+            self._send(*frames[index])
+            index = (index + 1) % len(frames)
+
+        timer = self.client.run_every(1.0 / FRAMES_PER_SECOND, tick)
+        self.stop.wait()
+        self.client.cancel_timer(timer)
+
+    def _send(self, packet: bytes | None, speech: bool) -> None:
+        if speech:
+            self.client.send_media(StreamKind.AUDIO, Codec.OPUS, packet,
+                                   capture_us=self.client.server_clock_us())
+            self.frames_sent += 1
+        else:
+            self.frames_suppressed += 1
 
     def _next_frame(self) -> tuple[bytes | None, bool]:
         pcm = self.source.read()

@@ -61,6 +61,7 @@ class Bot:
             # Frames still on their way from the others arrive meanwhile.
             time.sleep(config.linger)
             self.stop_receiving.set()
+            self.receiver.wake()
             self.receiver.join(5)
             return self._report()
         finally:

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 INTER_CODECS = {Codec.H264, Codec.VP8}
 # How often one peer may be asked for a key frame while we wait for it.
 KEYFRAME_REQUEST_INTERVAL = 0.5
+# With nothing buffered, how long to block for the next frame; `wake` cuts it short.
+IDLE_WAIT = 0.5
 
 
 @dataclass
@@ -64,6 +66,13 @@ class MediaReceiver(threading.Thread):
                 for decoder in peer.video_decoders.values():
                     decoder.close()
 
+    def wake(self) -> None:
+        """Make a blocked wait return now (used when stopping)."""
+        try:
+            self.frames.put_nowait(None)
+        except queue.Full:
+            pass  # a full queue wakes the thread anyway
+
     def report(self) -> dict[int, dict]:
         out = {}
         for sender_id, peer in self.peers.items():
@@ -75,8 +84,8 @@ class MediaReceiver(threading.Thread):
         due = [due_us for peer in self.peers.values() for jitter in peer.jitter.values()
                if (due_us := jitter.next_due_us()) is not None]
         if not due:
-            return 0.05
-        return min(0.05, max(0.0, (min(due) - self.client.server_clock_us()) / 1e6))
+            return IDLE_WAIT
+        return min(IDLE_WAIT, max(0.0, (min(due) - self.client.server_clock_us()) / 1e6))
 
     def _take(self, timeout: float) -> None:
         try:
@@ -84,7 +93,8 @@ class MediaReceiver(threading.Thread):
         except queue.Empty:
             return
         while True:
-            self._arrive(*item)
+            if item is not None:  # None only wakes us
+                self._arrive(*item)
             try:
                 item = self.frames.get_nowait()
             except queue.Empty:

@@ -86,14 +86,20 @@ class VideoSender(threading.Thread):
         return frames
 
     def _replay(self, frames: list[EncodedFrame]) -> None:
-        pacer = Pacer(self.config.fps, self.stop)
+        """Send from a timer on the client's network thread: no thread hand-off per frame."""
         index = 0
-        while pacer.wait():
+
+        def tick() -> None:
+            nonlocal index
             if self._keyframe_wanted.is_set():
                 self._keyframe_wanted.clear()
                 index = 0  # the cycle starts with a key frame, and what follows refers to it
             self._send(frames[index], self.client.server_clock_us())
             index = (index + 1) % len(frames)
+
+        timer = self.client.run_every(1.0 / self.config.fps, tick)
+        self.stop.wait()
+        self.client.cancel_timer(timer)
 
     def _send(self, encoded: EncodedFrame, capture_us: int) -> None:
         self.client.send_media(StreamKind.VIDEO, self.config.codec, encoded.payload,

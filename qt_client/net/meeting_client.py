@@ -26,6 +26,7 @@ from qt_client.net.heartbeat import Heartbeat
 from qt_client.net.pending_requests import ResultHook
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread import EventLoopThread
+from reactor.timer import Timer
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,21 @@ class MeetingClient:
             capture_us = self.server_clock_us()
         conn.send_media(MediaHeader(stream, user_id, sequence, capture_us, codec, keyframe), payload)
         return sequence
+
+    def run_every(self, interval: float, callback: Callable[[], None]) -> Timer:
+        """Call back every `interval` seconds on the network thread.
+
+        For senders with no heavy work per frame (pre-encoded load): sending
+        from the network thread writes straight to the socket, with no
+        hand-off between threads per frame.
+        """
+        if self._loop is None:
+            raise NotConnectedError("connect first")
+        return self._loop.run_every(interval, callback)
+
+    def cancel_timer(self, timer: Timer) -> None:
+        if self._loop is not None:
+            self._loop.cancel(timer)
 
     # -- closing ------------------------------------------------------------
 
