@@ -1,0 +1,96 @@
+"""The first window: where the user says which server to use and who they are."""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+DEFAULT_PORT = 9000
+
+
+def normalize_server(address: str) -> str:
+    """Adds the default control port when the user typed only a host, the usual case."""
+    address = address.strip()
+    host, sep, port = address.rpartition(":")
+    # "[::1]" and "host" have no port; "host:9100" and "[::1]:9100" do.
+    if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
+        return address
+    return f"{address}:{DEFAULT_PORT}"
+
+
+class LoginWindow(QWidget):
+    """Log in or register; checks the fields first so the server only sees complete requests."""
+
+    login_requested = pyqtSignal(str, str, str)
+    register_requested = pyqtSignal(str, str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("mini-meeting: log in")
+        self.server_edit = QLineEdit("127.0.0.1:9000")
+        self.server_edit.setObjectName("server")
+        self.user_edit = QLineEdit()
+        self.user_edit.setObjectName("user")
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("password")
+        self.password_edit.setEchoMode(QLineEdit.Password)
+        self.login_button = QPushButton("Log in")
+        self.login_button.setObjectName("login")
+        self.login_button.setDefault(True)
+        self.register_button = QPushButton("Register")
+        self.register_button.setObjectName("register")
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        form = QFormLayout()
+        form.addRow("Server", self.server_edit)
+        form.addRow("User name", self.user_edit)
+        form.addRow("Password", self.password_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.register_button)
+        buttons.addWidget(self.login_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+
+        self.login_button.clicked.connect(lambda: self._submit(self.login_requested))
+        self.register_button.clicked.connect(lambda: self._submit(self.register_requested))
+        self.password_edit.returnPressed.connect(lambda: self._submit(self.login_requested))
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def set_busy(self, busy: bool) -> None:
+        """While a request is in flight, a second click would only send a duplicate."""
+        self.login_button.setEnabled(not busy)
+        self.register_button.setEnabled(not busy)
+        if busy:
+            self.show_error("")
+
+    def set_fields(self, server: str, user: str) -> None:
+        self.server_edit.setText(server)
+        self.user_edit.setText(user)
+        # Returning users only need to type the password.
+        (self.password_edit if user else self.user_edit).setFocus()
+
+    def _submit(self, signal: pyqtSignal) -> None:
+        if not self.login_button.isEnabled():
+            return
+        server = self.server_edit.text().strip()
+        user = self.user_edit.text()
+        password = self.password_edit.text()
+        missing = [name for name, value in (("server", server), ("user name", user.strip()),
+                                            ("password", password)) if not value]
+        if missing:
+            self.show_error(f"Please enter a {' and a '.join(missing)}.")
+            return
+        server = normalize_server(server)
+        self.server_edit.setText(server)
+        self.show_error("")
+        signal.emit(server, user, password)

@@ -1,0 +1,198 @@
+"""The client session on a thread of its own: blocking server calls never freeze the window."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PyQt5.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
+
+from protocol.errors import ErrorCode
+from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.meeting_client import MeetingClient
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = "UNREACHABLE"  # not a server code: the server could not be reached at all
+STATS_INTERVAL_MS = 1000
+
+
+class SessionWorker(QObject):
+    """Owns the MeetingClient; its slots are the GUI's requests, its signals the answers and pushes.
+
+    Every request either emits its result signal or `request_failed(request, code,
+    message)`, so the GUI can always leave its "busy" state. The client's callbacks
+    run on the client's network thread and are re-emitted as signals, which Qt
+    queues to whoever listens. `client` is for the media workers, once logged in.
+    """
+
+    logged_in = pyqtSignal(dict)
+    room_entered = pyqtSignal(dict)
+    room_left = pyqtSignal()
+    rooms_listed = pyqtSignal(list)
+    profile_updated = pyqtSignal(dict)
+    request_failed = pyqtSignal(str, str, str)
+    members_changed = pyqtSignal(list)
+    chat_received = pyqtSignal(dict)
+    session_ended = pyqtSignal(str, str)
+    state_changed = pyqtSignal(str)
+    keyframe_requested = pyqtSignal()
+    stats = pyqtSignal(dict)
+
+    def __init__(self, *, connect_timeout: float = 5.0, request_timeout: float = 10.0,
+                 client_name: str = "mini-meeting") -> None:
+        super().__init__()
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.client_name = client_name
+        self.client: MeetingClient | None = None
+        self._stats_timer: QTimer | None = None
+
+    # -- lifetime (on the worker's thread) ------------------------------------
+
+    @pyqtSlot()
+    def start(self) -> None:
+        self._stats_timer = QTimer(self)
+        self._stats_timer.timeout.connect(self._emit_stats)
+        self._stats_timer.start(STATS_INTERVAL_MS)
+
+    @pyqtSlot()
+    def stop(self) -> None:
+        if self._stats_timer is not None:
+            self._stats_timer.stop()
+        self.close()
+
+    @pyqtSlot()
+    def close(self) -> None:
+        """Drop the connections (the server ends the session and tells the room)."""
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
+
+    # -- requests -------------------------------------------------------------
+
+    @pyqtSlot(str, int, str, str, bool)
+    def connect_and_login(self, host: str, port: int, user: str, password: str, register: bool) -> None:
+        request = "register" if register else "login"
+        try:
+            client = self._connected_client(host, port)
+            if register:
+                client.register(user, password)
+                request = "login"
+            result = client.login(user, password)
+        except (ServerError, NotConnectedError, ClientTimeout, OSError) as exc:
+            self._fail(request, exc)
+            return
+        self.logged_in.emit(result["user"])
+
+    @pyqtSlot(object, object, bool)
+    def create_room(self, title: str | None, password: str | None, persistent: bool) -> None:
+        self._call("create_room", self.room_entered, title, password, persistent)
+
+    @pyqtSlot(str, object)
+    def join_room(self, room_id: str, password: str | None) -> None:
+        self._call("join_room", self.room_entered, room_id, password)
+
+    @pyqtSlot()
+    def leave_room(self) -> None:
+        if self._call("leave_room", None):
+            self.room_left.emit()
+
+    @pyqtSlot()
+    def list_rooms(self) -> None:
+        self._call("list_rooms", self.rooms_listed)
+
+    @pyqtSlot(object, object, object)
+    def update_profile(self, display_name: str | None, signature: str | None, avatar: bytes | None) -> None:
+        self._call("update_profile", self.profile_updated, display_name, signature, avatar)
+
+    @pyqtSlot(str)
+    def send_chat(self, text: str) -> None:
+        # The line comes back as a `chat` push, like everyone else's: no signal of its own.
+        self._call("chat", None, text)
+
+    @pyqtSlot(int)
+    def request_keyframe(self, user_id: int) -> None:
+        """For the receive worker: asked here, so that a slow reply never stalls decoding."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            client.request_keyframe(user_id)
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            # Nothing the user asked for failed: the receiver asks again while it waits.
+            log.info("key frame request to user %d failed: %s", user_id, exc)
+
+    @pyqtSlot()
+    def logout(self) -> None:
+        # The server answers with a `session_ended` push ("logged_out"), re-emitted below.
+        self._call("logout", None)
+
+    def _connected_client(self, host: str, port: int) -> MeetingClient:
+        """The client for host:port, connected; a client for another server, or a dead one, is replaced."""
+        client = self.client
+        if client is not None and (client.host, client.port) == (host, port) and client.connected:
+            return client
+        self.close()
+        client = MeetingClient(host, port, client_name=self.client_name, request_timeout=self.connect_timeout)
+        client.on_push = self._on_push
+        client.on_state = self.state_changed.emit
+        try:
+            client.connect()
+        except (ClientTimeout, NotConnectedError, OSError):
+            client.close()
+            raise NotConnectedError(f"Cannot reach the server at {host}:{port}") from None
+        # Short for the first dial (a login screen should not hang), the usual for requests.
+        client.request_timeout = self.request_timeout
+        self.client = client
+        return client
+
+    def _call(self, request: str, done: Any, *args: Any) -> bool:
+        """Run one client request; emit `done` with its result, or `request_failed`."""
+        client = self.client
+        if client is None:
+            self.request_failed.emit(request, ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return False
+        try:
+            result = getattr(client, request)(*args)
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            self._fail(request, exc)
+            return False
+        if done is not None:
+            done.emit(result)
+        return True
+
+    def _fail(self, request: str, exc: Exception) -> None:
+        if isinstance(exc, ServerError):
+            self.request_failed.emit(request, exc.code, exc.message)
+        else:
+            self.request_failed.emit(request, UNREACHABLE, str(exc))
+
+    @pyqtSlot()
+    def _emit_stats(self) -> None:
+        client = self.client
+        if client is None or client.rtt is None:
+            return
+        self.stats.emit({"rtt_ms": client.rtt * 1000, "clock_offset_ms": client.clock_offset * 1000})
+
+    # -- pushes (on the client's network thread) --------------------------------
+
+    def _on_push(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "members":
+            self.members_changed.emit(message.get("members", []))
+        elif kind == "chat":
+            self.chat_received.emit(message)
+        elif kind == "keyframe_request":
+            self.keyframe_requested.emit()
+        elif kind == "session_ended":
+            self.session_ended.emit(str(message.get("reason", "")), str(message.get("message", "")))
+        elif kind == "reconnect_failed":
+            # Back on line but the login was refused (password changed meanwhile): start over.
+            self.session_ended.emit("reconnect_failed", str(message.get("error", {}).get("message", "")))
+        elif kind == "rejoin_failed":
+            error = message.get("error", {})
+            self.room_left.emit()
+            self.request_failed.emit("join_room", str(error.get("code", "")), str(error.get("message", "")))
+        elif kind == "server_shutdown":
+            log.info("server shutting down: %s", message.get("message"))

@@ -1,0 +1,179 @@
+"""The desktop client end to end: real widgets (offscreen), real server, a bot and a second client."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PyQt5.QtCore import Qt
+
+from protocol.media import StreamKind
+from qt_client.app import MeetingApp
+from qt_client.net import MeetingClient
+from qt_client.ui.client_settings import ClientSettings
+from tests.conftest import running_meeting_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def server(tmp_path):
+    with running_meeting_server(f"sqlite:///{tmp_path}/m.db", threads=1) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path):
+    settings = ClientSettings(str(tmp_path / "client.ini"))
+    settings.microphone = "tone"  # no microphone here: a tone that the voice detector lets through
+    settings.codec = "jpeg"
+    settings.size = "320x240"
+    return settings
+
+
+@pytest.fixture
+def app(qtbot, settings):
+    meeting = MeetingApp(settings)
+    yield meeting
+    meeting.close()
+
+
+def _log_in(qtbot, app, server, user, register=True):
+    login = app.login_window
+    login.server_edit.setText(f"127.0.0.1:{server.control_port}")
+    login.user_edit.setText(user)
+    login.password_edit.setText("secret-pw")
+    qtbot.mouseClick(login.register_button if register else login.login_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: app.lobby.isVisible(), timeout=10_000)
+
+
+def _create_room(qtbot, app):
+    app.lobby.create_title_edit.setText("Desk test")
+    qtbot.mouseClick(app.lobby.create_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: app.room_window.isVisible(), timeout=10_000)
+    return app.room_window.room_id
+
+
+def _guest(server, room_id, name="guest"):
+    guest = MeetingClient("127.0.0.1", server.control_port)
+    guest.connect()
+    guest.register(name, "secret-pw")
+    guest.login(name, "secret-pw")
+    guest.join_room(room_id)
+    return guest
+
+
+def test_a_bot_appears_as_a_live_tile_with_big_view_and_back(qtbot, app, server):
+    _log_in(qtbot, app, server, "host")
+    room_id = _create_room(qtbot, app)
+    command = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{server.control_port}",
+               "--user", "bot", "--password", "bot-password", "--room", room_id, "--size", "320x240",
+               "--codec", "jpeg", "--seconds", "6", "--audio", "none"]
+    bot = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        grid = app.room_window.grid
+        qtbot.waitUntil(lambda: len(grid.user_ids) == 2, timeout=15_000)
+        bot_id = next(uid for uid in grid.user_ids if uid != app.profile["user_id"])
+        tile = grid.tile(bot_id)
+        qtbot.waitUntil(lambda: tile.frames_shown >= 3, timeout=10_000)
+        first = tile.grab().toImage()
+        qtbot.wait(400)
+        assert tile.grab().toImage() != first  # the picture moves
+        qtbot.mouseClick(tile, Qt.LeftButton)
+        assert grid.big_view_user == bot_id
+        qtbot.mouseClick(tile, Qt.LeftButton)
+        assert grid.big_view_user is None
+        assert "bot joined" in app.room_window.chat.messages.toPlainText()
+    finally:
+        stdout, _ = bot.communicate(timeout=60)
+    report = json.loads(stdout.strip().splitlines()[-1])
+    host_frames = report["peers"]["host"]["video_frames"]
+    assert host_frames > 10  # and the bot saw us
+
+
+def test_chat_both_ways_mute_and_camera_off(qtbot, app, server):
+    _log_in(qtbot, app, server, "host")
+    room_id = _create_room(qtbot, app)
+    guest = _guest(server, room_id)
+    received = {StreamKind.AUDIO: 0, StreamKind.VIDEO: 0}
+    lock = threading.Lock()
+
+    def count(header, _payload):
+        with lock:
+            received[header.stream] += 1
+
+    guest.on_media = count
+    try:
+        chat = app.room_window.chat
+        chat.input.setText("hello from the desktop")
+        qtbot.mouseClick(chat.send_button, Qt.LeftButton)
+        guest.chat("hello from the guest")
+        qtbot.waitUntil(lambda: "hello from the guest" in chat.messages.toPlainText(), timeout=5_000)
+        assert "hello from the desktop" in chat.messages.toPlainText()
+        qtbot.waitUntil(lambda: received[StreamKind.AUDIO] > 10 and received[StreamKind.VIDEO] > 3,
+                        timeout=10_000)
+
+        app.room_window.action_mic.trigger()  # mute
+        qtbot.wait(300)
+        with lock:
+            audio_after_mute = received[StreamKind.AUDIO]
+        qtbot.wait(600)
+        assert received[StreamKind.AUDIO] == audio_after_mute
+
+        app.room_window.action_camera.trigger()  # camera off
+        qtbot.wait(300)
+        with lock:
+            video_after_off = received[StreamKind.VIDEO]
+        qtbot.wait(600)
+        assert received[StreamKind.VIDEO] == video_after_off
+    finally:
+        guest.close()
+
+
+def test_a_second_login_shows_logged_in_elsewhere(qtbot, app, server):
+    _log_in(qtbot, app, server, "twice")
+    other = MeetingClient("127.0.0.1", server.control_port)
+    other.connect()
+    other.login("twice", "secret-pw")
+    try:
+        qtbot.waitUntil(lambda: app.dialog is not None and app.dialog.isVisible(), timeout=10_000)
+        assert app.dialog.windowTitle() == "Logged in elsewhere"
+        assert app.login_window.isVisible() and not app.lobby.isVisible()
+    finally:
+        other.close()
+
+
+def test_wrong_password_and_unreachable_server_are_told_plainly(qtbot, app, server):
+    _log_in(qtbot, app, server, "carol")
+    app._on_logout_requested()
+    login = app.login_window
+    login.password_edit.setText("not-the-password")
+    qtbot.mouseClick(login.login_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "password is wrong" in login.error_label.text(), timeout=10_000)
+    login.server_edit.setText("127.0.0.1:1")
+    login.password_edit.setText("secret-pw")
+    qtbot.mouseClick(login.login_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "reach" in login.error_label.text(), timeout=15_000)
+
+
+def test_settings_and_last_user_survive_a_restart(qtbot, app, server, settings, tmp_path):
+    _log_in(qtbot, app, server, "remembered")
+    again = ClientSettings(str(tmp_path / "client.ini"))
+    assert again.last_user == "remembered"
+    assert again.server == f"127.0.0.1:{server.control_port}"
+    assert again.codec == "jpeg" and again.size == "320x240"
+
+
+def test_closing_mid_call_leaves_no_thread_running(qtbot, server, settings):
+    app = MeetingApp(settings)
+    _log_in(qtbot, app, server, "leaver")
+    _create_room(qtbot, app)
+    threads = [app.session_thread, app.receive_thread, *app.media_threads]
+    app.close()
+    assert all(t.qthread.isFinished() for t in threads)
+    leftover = [t.name for t in threading.enumerate() if t.name.startswith("meeting-client")]
+    assert leftover == []
