@@ -58,7 +58,9 @@ class MeetingApp(QObject):
         super().__init__()
         self.settings = settings
         self.login_window = LoginWindow()
+        self.login_window.setWindowTitle("mini-meeting: log in")
         self.lobby = LobbyWindow()
+        self.lobby.setWindowTitle("mini-meeting: lobby")
         self.room_window = RoomWindow()
         self.profile: dict[str, Any] | None = None
         self.state = "disconnected"
