@@ -93,18 +93,40 @@ def running_server(threads: int = 0, configure: Callable[[TcpServer], None] | No
         base.stop()
 
 
+def free_base_port() -> int:
+    """A port whose next two are free too: control, audio and video of one server."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + 2 > 65535:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in (base, base + 1, base + 2):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return base
+    raise RuntimeError("no three consecutive free ports")
+
+
 def connection_count(server: TcpServer) -> int:
     return call_in_loop(server.loop, lambda: len(server.connections))
 
 
 @contextlib.contextmanager
-def running_meeting_server(db_url: str, threads: int = 1, storage: Any = None,
+def running_meeting_server(db_url: str, threads: int = 1, storage: Any = None, port: int = 0,
                            **settings: Any) -> Iterator[Any]:
-    """A MeetingServer on 127.0.0.1 (three free ports), its control loop on a thread."""
+    """A MeetingServer on 127.0.0.1, its control loop on a thread.
+
+    With port 0 each of the three ports is a free one; a fixed base port (see
+    `free_base_port`) lets a test stop the server and start it again in place.
+    """
     from server.config import ServerConfig
     from server.meeting_server import MeetingServer
 
-    config = ServerConfig(host="127.0.0.1", port=0, threads=threads, db_url=db_url,
+    config = ServerConfig(host="127.0.0.1", port=port, threads=threads, db_url=db_url,
                           stats_interval=0, **settings)
     base = EventLoopThread("control")
     loop = base.start_loop()

@@ -15,7 +15,7 @@ from protocol.media import StreamKind
 from qt_client.app import MeetingApp
 from qt_client.net import MeetingClient
 from qt_client.ui.client_settings import ClientSettings
-from tests.conftest import running_meeting_server
+from tests.conftest import free_base_port, running_meeting_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -177,3 +177,20 @@ def test_closing_mid_call_leaves_no_thread_running(qtbot, server, settings):
     assert all(t.qthread.isFinished() for t in threads)
     leftover = [t.name for t in threading.enumerate() if t.name.startswith("meeting-client")]
     assert leftover == []
+
+
+def test_the_room_shows_reconnecting_and_rejoins_after_a_server_restart(qtbot, settings, tmp_path):
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/restart.db"
+    app = MeetingApp(settings)
+    try:
+        with running_meeting_server(db_url, port=port) as server:
+            _log_in(qtbot, app, server, "stayer")
+            app.lobby.persistent_check.setChecked(True)  # a kept room outlives the server
+            room_id = _create_room(qtbot, app)
+        qtbot.waitUntil(lambda: app.room_window.banner.isVisible(), timeout=5_000)
+        with running_meeting_server(db_url, port=port):
+            qtbot.waitUntil(lambda: not app.room_window.banner.isVisible(), timeout=15_000)
+            assert app.state == "rejoined"
+            assert app.room_window.isVisible() and app.room_window.room_id == room_id
+    finally:
+        app.close()

@@ -15,8 +15,7 @@ import pytest
 from protocol.framing import MAX_FRAME_SIZE
 from protocol.media import Codec, MediaHeader, StreamKind
 from qt_client.net import ClientTimeout, MeetingClient, NotConnectedError, ServerError, decode_avatar
-from reactor.event_loop_thread import EventLoopThread
-from tests.conftest import call_in_loop, running_meeting_server, wait_until
+from tests.conftest import free_base_port, running_meeting_server, wait_until
 
 PASSWORD = "correct horse"
 
@@ -288,58 +287,14 @@ def test_calls_fail_clearly_without_a_server() -> None:
 # -- restarting the server ------------------------------------------------------
 
 
-def _free_port_triple() -> int:
-    """A control port whose two neighbours (audio, video) are free too."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + 2 > 65535:
-            continue
-        with contextlib.ExitStack() as stack:
-            try:
-                for port in (base, base + 1, base + 2):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return base
-    raise RuntimeError("no three consecutive free ports")
-
-
-@contextlib.contextmanager
-def _server_on(port: int, db_url: str) -> Iterator[Any]:
-    """A MeetingServer on fixed ports, so that it can be stopped and started again in place."""
-    from server.config import ServerConfig
-    from server.meeting_server import MeetingServer
-
-    base = EventLoopThread("control")
-    loop = base.start_loop()
-    config = ServerConfig(host="127.0.0.1", port=port, db_url=db_url, stats_interval=0)
-
-    def make() -> MeetingServer:
-        server = MeetingServer(loop, config)
-        server.start()
-        return server
-
-    try:
-        server = call_in_loop(loop, make)
-        try:
-            yield server
-        finally:
-            call_in_loop(loop, server.stop)
-    finally:
-        base.stop()
-
-
 def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
-    port, db_url = _free_port_triple(), f"sqlite:///{tmp_path}/meeting.db"
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
     with contextlib.ExitStack() as clients:
         ada = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0))
         bob = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0))
         carol = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0, reconnect=False))
         ada_events, bob_events, carol_events = Recorder(ada), Recorder(bob), Recorder(carol)
-        with _server_on(port, db_url):
+        with running_meeting_server(db_url, port=port):
             for client, name in ((ada, "ada"), (bob, "bob"), (carol, "carol")):
                 client.connect()
                 client.register(name, PASSWORD)
@@ -351,7 +306,7 @@ def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
         assert not ada.connected
         assert wait_until(lambda: carol_events.states[-1:] == ["disconnected"], 3.0), carol_events.states
 
-        with _server_on(port, db_url):
+        with running_meeting_server(db_url, port=port):
             assert wait_until(lambda: ada_events.states[-1:] == ["rejoined"], 4.0), ada_events.states
             assert ada_events.states[-3:] == ["reconnecting", "reconnected", "rejoined"]
             assert ada.connected and ada.user_id == old_ada_id

@@ -7,32 +7,14 @@ import subprocess
 import sys
 
 from protocol import PROTOCOL_VERSION
-from tests.conftest import wait_until
+from tests.conftest import free_base_port, wait_until
 from tests.raw_client import RawConnection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _three_free_ports() -> int:
-    """A base port whose next two ports are free too (checked, not assumed)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base > 65530:
-            continue
-        try:
-            for port in (base, base + 1, base + 2):
-                with socket.socket() as check:
-                    check.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no three consecutive free ports")
-
-
 def test_server_main_serves_and_stops_cleanly_on_sigterm(tmp_path):
-    port = _three_free_ports()
+    port = free_base_port()
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "server_main.py"), "--host", "127.0.0.1",
                              "--port", str(port), "--threads", "2", "--db", f"sqlite:///{tmp_path}/m.db",
                              "--stats-interval", "0.2"],
