@@ -18,16 +18,20 @@ class LengthFrameCodec:
     """Cuts a byte stream into frames; a bad length closes that connection only.
 
     Set `codec.on_message` as a connection's message callback; every whole
-    frame goes to `frame_callback(conn, payload)`.
+    frame goes to `frame_callback(conn, payload)`. With `keep_header`, the
+    callback gets the frame with its length prefix, ready to be forwarded
+    as it is (a relay then sends one buffer, not a rebuilt prefix and a body).
     """
 
     DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
 
     def __init__(self, frame_callback: Callable[[TcpConnection, bytes], None],
-                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, min_frame_size: int = 0) -> None:
+                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, min_frame_size: int = 0,
+                 keep_header: bool = False) -> None:
         self.frame_callback = frame_callback
         self.max_frame_size = max_frame_size
         self.min_frame_size = min_frame_size
+        self.keep_header = keep_header
         self.rejected_connections = 0
 
     def on_message(self, conn: TcpConnection, buffer: Buffer) -> None:
@@ -38,8 +42,11 @@ class LengthFrameCodec:
                 return
             if len(buffer) < HEADER.size + length:
                 return
-            buffer.skip(HEADER.size)
-            self.frame_callback(conn, buffer.retrieve(length))
+            if self.keep_header:
+                self.frame_callback(conn, buffer.retrieve(HEADER.size + length))
+            else:
+                buffer.skip(HEADER.size)
+                self.frame_callback(conn, buffer.retrieve(length))
 
     def _reject(self, conn: TcpConnection, buffer: Buffer, length: int) -> None:
         self.rejected_connections += 1

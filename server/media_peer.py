@@ -33,16 +33,17 @@ class MediaPeer:
         self.stats = stats
         # Published by the control loop when the participant joins or leaves.
         self.route: RelayRoute | None = None
-        self.pending: tuple[bytes, bytes] | None = None
+        self.pending: bytes | None = None
         self.frames_out = 0
         self.drops = 0
 
-    def deliver(self, prefix: bytes, body: bytes) -> None:
+    def deliver(self, frame: bytes) -> None:
+        """Send one whole frame (length prefix included) to this receiver, by its rules."""
         conn = self.conn
         if not conn.connected:
             return
         if conn.output_bytes == 0:
-            conn.send_buffers((prefix, body))
+            conn.send(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
         elif self.stream is StreamKind.VIDEO:
@@ -51,12 +52,12 @@ class MediaPeer:
             else:
                 self.drops += 1
                 self.stats.drops += 1
-            self.pending = (prefix, body)
+            self.pending = frame
         elif conn.output_bytes > self.AUDIO_QUEUE_LIMIT:
             self.drops += 1
             self.stats.drops += 1
         else:
-            conn.send_buffers((prefix, body))
+            conn.send(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
 
@@ -64,6 +65,6 @@ class MediaPeer:
         conn.write_complete_callback = None
         pending, self.pending = self.pending, None
         if pending is not None and conn.connected:
-            conn.send_buffers(pending)
+            conn.send(pending)
             self.frames_out += 1
             self.stats.frames_out += 1

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 # Stream and sender id: the two header fields the relay checks per frame.
 _STREAM_AND_SENDER = struct.Struct("!BI")
-_MIN_MEDIA_BODY = 1 + MEDIA_HEADER.size
+# Media frames arrive with their 4-byte length prefix: the kind byte follows it.
+_KIND_AT = LENGTH.size
+_MIN_MEDIA_FRAME = _KIND_AT + 1 + MEDIA_HEADER.size
 
 
 class MeetingServer:
@@ -57,7 +59,8 @@ class MeetingServer:
 
     def _make_server(self, name: str, port: int, on_connection, on_frame) -> TcpServer:
         server = TcpServer(self.loop, self.config.host, port, name, thread_pool=self.pool)
-        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1)
+        # Media frames keep their length prefix: they are forwarded byte for byte.
+        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control")
         server.connection_callback = on_connection
         server.message_callback = codec.on_message
         return server
@@ -145,19 +148,20 @@ class MeetingServer:
         else:
             self.loop.run_in_loop(partial(self.service.media_closed, conn, conn.context))
 
-    def _on_media_frame(self, stream: StreamKind, conn: TcpConnection, body: bytes) -> None:
-        """The per-frame path: check who sent it, then relay; no lock, no copy."""
+    def _on_media_frame(self, stream: StreamKind, conn: TcpConnection, frame: bytes) -> None:
+        """The per-frame path: check who sent it, then relay the frame as it came; no lock, no copy."""
         peer = conn.context
+        kind = frame[_KIND_AT]
         if peer is None:
-            if body[0] == FrameKind.CONTROL:
-                self.loop.run_in_loop(partial(self.service.media_hello, conn, stream, body))
+            if kind == FrameKind.CONTROL:
+                self.loop.run_in_loop(partial(self.service.media_hello, conn, stream, frame[_KIND_AT:]))
             else:
                 self._refuse(conn, "media before a successful media_hello")
             return
-        if len(body) < _MIN_MEDIA_BODY or body[0] != FrameKind.MEDIA:
-            self._refuse(conn, f"a {len(body)}-byte frame of kind {body[0]} where media was due")
+        if len(frame) < _MIN_MEDIA_FRAME or kind != FrameKind.MEDIA:
+            self._refuse(conn, f"a {len(frame) - _KIND_AT}-byte frame of kind {kind} where media was due")
             return
-        frame_stream, sender = _STREAM_AND_SENDER.unpack_from(body, 1)
+        frame_stream, sender = _STREAM_AND_SENDER.unpack_from(frame, _KIND_AT + 1)
         if frame_stream != stream or sender != peer.user_id:
             self._refuse(conn, f"media claiming stream {frame_stream} from user {sender}")
             return
@@ -166,7 +170,7 @@ class MeetingServer:
         if route is None:
             peer.stats.dropped_outside_room += 1
             return
-        route.relay(peer, LENGTH.pack(len(body)), body)
+        route.relay(peer, frame)
 
     @staticmethod
     def _refuse(conn: TcpConnection, what: str) -> None:

@@ -29,18 +29,18 @@ class RelayRoute:
             grouped.setdefault(peer.conn.loop, []).append(peer)
         self.by_loop = tuple((loop, tuple(group)) for loop, group in grouped.items())
 
-    def relay(self, sender: MediaPeer, prefix: bytes, body: bytes) -> None:
-        """Called on the sender's loop with one whole frame (prefix: its length)."""
+    def relay(self, sender: MediaPeer, frame: bytes) -> None:
+        """Called on the sender's loop with one whole frame, length prefix included."""
         here = sender.conn.loop
         for loop, peers in self.by_loop:
             if loop is here:
-                fan_out(peers, sender, prefix, body)
+                fan_out(peers, sender, frame)
             else:
-                loop.queue_in_loop(partial(fan_out, peers, sender, prefix, body))
+                loop.queue_in_loop(partial(fan_out, peers, sender, frame))
 
 
-def fan_out(peers: tuple[MediaPeer, ...], sender: MediaPeer, prefix: bytes, body: bytes) -> None:
+def fan_out(peers: tuple[MediaPeer, ...], sender: MediaPeer, frame: bytes) -> None:
     """Runs on the loop that owns every peer in `peers`; the frame is shared, not copied."""
     for peer in peers:
         if peer is not sender:
-            peer.deliver(prefix, body)
+            peer.deliver(frame)

@@ -70,3 +70,22 @@ def test_send_refuses_a_frame_over_the_maximum():
         assert "exceeds 4" in str(exc)
     else:
         raise AssertionError("no ValueError")
+
+
+def test_keep_header_hands_over_the_frame_as_it_came():
+    frames = []
+
+    def configure(server):
+        def forward(conn, frame):
+            frames.append(frame)
+            conn.send(frame)
+
+        codec = LengthFrameCodec(forward, keep_header=True)
+        server.message_callback = codec.on_message
+
+    with running_server(configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            stream = LengthFrameCodec.encode(b"forward me") + LengthFrameCodec.encode(b"")
+            sock.sendall(stream)
+            assert recv_exactly(sock, len(stream)) == stream
+    assert frames == [LengthFrameCodec.encode(b"forward me"), LengthFrameCodec.encode(b"")]
