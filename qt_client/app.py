@@ -269,6 +269,7 @@ class MeetingApp(QObject):
                                         use_microphone=microphone not in ("tone", "none"),
                                         fallback="tone" if microphone == "tone" else "silence",
                                         vad_aggressiveness=settings.vad_aggressiveness,
+                                        echo_cancelling=settings.echo_cancelling,
                                         muted=not self.room_window.action_mic.isChecked())
         self.audio.level.connect(lambda db: self._own_tile_call("set_level", db))
         self.audio.speaking.connect(lambda on: self._own_tile_call("set_speaking", on))

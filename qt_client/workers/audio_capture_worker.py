@@ -40,7 +40,7 @@ class AudioCaptureWorker(QObject):
 
     def __init__(self, client: MeetingClient, far_end: FarEndBuffer, *, sample_rate: int = 48000,
                  use_microphone: bool = True, fallback: str = "silence", vad: bool = True,
-                 vad_aggressiveness: int = 2, muted: bool = False) -> None:
+                 vad_aggressiveness: int = 2, muted: bool = False, echo_cancelling: bool = True) -> None:
         super().__init__()
         if fallback not in SYNTHETIC:
             raise ValueError(f"fallback must be one of {', '.join(SYNTHETIC)}, not {fallback!r}")
@@ -52,6 +52,7 @@ class AudioCaptureWorker(QObject):
         self.fallback = fallback
         self.vad = vad
         self.vad_aggressiveness = vad_aggressiveness
+        self.echo_cancelling = echo_cancelling
         self.sent = 0
         self._muted = muted
         self._speaking = False
@@ -72,7 +73,8 @@ class AudioCaptureWorker(QObject):
     @pyqtSlot()
     def start(self) -> None:
         self._encoder = OpusEncoder(self.sample_rate)
-        self._canceller = EchoCanceller(self.sample_rate, self.frame_samples)
+        if self.echo_cancelling:
+            self._canceller = EchoCanceller(self.sample_rate, self.frame_samples)
         self._detector = VoiceDetector(self.sample_rate, self.vad_aggressiveness) if self.vad else None
         if not (self.use_microphone and self._open_microphone()):
             self._start_synthetic()
@@ -149,12 +151,12 @@ class AudioCaptureWorker(QObject):
             self._process(self._synthetic.read())
 
     def _process(self, pcm: np.ndarray) -> None:
-        assert self._canceller is not None and self._encoder is not None
+        assert self._encoder is not None
         # Read even when muted, so that the reference stays in step with the microphone.
         far = self.far_end.read(self.frame_samples)
         if self._muted:
             return
-        cleaned = self._canceller.process(pcm, far)
+        cleaned = self._canceller.process(pcm, far) if self._canceller is not None else pcm
         speech = self._detector.is_speech(cleaned) if self._detector is not None else True
         self._report_level(cleaned)
         self._set_speaking(speech)
