@@ -12,15 +12,13 @@ from protocol.media import Codec, MediaHeader, StreamKind
 from qt_client.bot.config import BotConfig
 from qt_client.bot.peer_stats import PeerStats
 from qt_client.media.jitter_buffer import JitterBuffer
+from qt_client.media.keyframe_gate import KeyframeGate
 from qt_client.media.opus_codec import OpusDecoder
 from qt_client.media.video_codec import DecodeError, make_video_decoder
 from qt_client.net.meeting_client import MeetingClient
 
 log = logging.getLogger(__name__)
 
-INTER_CODECS = {Codec.H264, Codec.VP8}
-# How often one peer may be asked for a key frame while we wait for it.
-KEYFRAME_REQUEST_INTERVAL = 0.5
 # With nothing buffered, how long to block for the next frame; `wake` cuts it short.
 IDLE_WAIT = 0.5
 
@@ -31,10 +29,7 @@ class _Peer:
     jitter: dict[StreamKind, JitterBuffer]
     video_decoders: dict[Codec, object] = field(default_factory=dict)
     audio_decoder: OpusDecoder | None = None
-    # An inter-frame stream can be decoded only from a key frame on.
-    waiting_for_keyframe: bool = True
-    last_video_sequence: int | None = None
-    last_keyframe_request: float = 0.0
+    keyframes: KeyframeGate = field(default_factory=KeyframeGate)
 
 
 class MediaReceiver(threading.Thread):
@@ -147,7 +142,8 @@ class MediaReceiver(threading.Thread):
 
     def _play_video(self, sender_id: int, peer: _Peer, header: MediaHeader, payload: memoryview) -> None:
         stats = peer.stats
-        if header.codec in INTER_CODECS and not self._decodable(sender_id, peer, header):
+        if not peer.keyframes.admit(header):
+            self._maybe_ask_for_keyframe(sender_id, peer)
             return
         decoder = peer.video_decoders.get(header.codec)
         if decoder is None:
@@ -156,8 +152,8 @@ class MediaReceiver(threading.Thread):
             image = decoder.decode(bytes(payload))
         except DecodeError:
             stats.decode_errors += 1
-            peer.waiting_for_keyframe = True
-            self._ask_for_keyframe(sender_id, peer)
+            peer.keyframes.decode_failed()
+            self._maybe_ask_for_keyframe(sender_id, peer)
             return
         if image is None:
             return
@@ -170,28 +166,12 @@ class MediaReceiver(threading.Thread):
             if stats.first_keyframe_ms is None:
                 stats.first_keyframe_ms = (time.monotonic() - self.joined_at) * 1000
 
-    def _decodable(self, sender_id: int, peer: _Peer, header: MediaHeader) -> bool:
-        """Whether this inter-coded frame can be decoded; asks for a key frame when not."""
-        gap = peer.last_video_sequence is not None and header.sequence != peer.last_video_sequence + 1
-        peer.last_video_sequence = header.sequence
-        if header.keyframe:
-            peer.waiting_for_keyframe = False
-            return True
-        if gap:  # a lost frame breaks the chain of references until the next key frame
-            peer.waiting_for_keyframe = True
-        if peer.waiting_for_keyframe:
-            self._ask_for_keyframe(sender_id, peer)
-            return False
-        return True
-
-    def _ask_for_keyframe(self, sender_id: int, peer: _Peer) -> None:
-        now = time.monotonic()
-        if now - peer.last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+    def _maybe_ask_for_keyframe(self, sender_id: int, peer: _Peer) -> None:
+        if not peer.keyframes.should_request(time.monotonic()):
             return
-        peer.last_keyframe_request = now
         peer.stats.keyframe_requests_sent += 1
         try:
-            # Blocks for one round trip (rate-limited above): cheaper than a thread of its own.
+            # Blocks for one round trip (rate-limited by the gate): cheaper than a thread of its own.
             self.client.request_keyframe(sender_id)
         except Exception as exc:
             log.info("key frame request to user %d failed: %s", sender_id, exc)

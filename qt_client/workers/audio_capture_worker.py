@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 from PyQt5.QtCore import QIODevice, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtMultimedia import QAudio, QAudioDeviceInfo, QAudioFormat, QAudioInput
+from PyQt5.QtMultimedia import QAudio, QAudioDeviceInfo, QAudioInput
 
 from protocol.media import Codec, StreamKind
 from qt_client.media.audio_source import FRAMES_PER_SECOND, AudioSource, SilenceSource, ToneSource
@@ -16,6 +16,7 @@ from qt_client.media.opus_codec import OpusEncoder
 from qt_client.media.voice_detector import FLOOR_DB, VoiceDetector, level_db
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
+from qt_client.workers.audio_format import pcm16_mono
 from qt_client.workers.far_end_buffer import FarEndBuffer
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,7 @@ class AudioCaptureWorker(QObject):
         if device.isNull():
             self.source_fallback.emit("No microphone found: using a synthetic source")
             return False
-        audio_format = QAudioFormat()
-        audio_format.setSampleRate(self.sample_rate)
-        audio_format.setChannelCount(1)
-        audio_format.setSampleSize(16)
-        audio_format.setSampleType(QAudioFormat.SignedInt)
-        audio_format.setByteOrder(QAudioFormat.LittleEndian)
-        audio_format.setCodec("audio/pcm")
+        audio_format = pcm16_mono(self.sample_rate)
         if not device.isFormatSupported(audio_format):
             self.source_fallback.emit(f"The microphone {device.deviceName()} cannot record 16-bit mono at "
                                       f"{self.sample_rate} Hz: using a synthetic source")

@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 from PyQt5.QtCore import QIODevice, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtMultimedia import QAudio, QAudioDeviceInfo, QAudioFormat, QAudioOutput
+from PyQt5.QtMultimedia import QAudio, QAudioDeviceInfo, QAudioOutput
 
 from qt_client.media.audio_source import FRAMES_PER_SECOND
 from qt_client.media.mixer import mix
+from qt_client.workers.audio_format import pcm16_mono
 from qt_client.workers.far_end_buffer import FarEndBuffer
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,7 @@ class AudioPlaybackWorker(QObject):
         device = QAudioDeviceInfo.defaultOutputDevice()
         if device.isNull():
             return False
-        audio_format = QAudioFormat()
-        audio_format.setSampleRate(self.sample_rate)
-        audio_format.setChannelCount(1)
-        audio_format.setSampleSize(16)
-        audio_format.setSampleType(QAudioFormat.SignedInt)
-        audio_format.setByteOrder(QAudioFormat.LittleEndian)
-        audio_format.setCodec("audio/pcm")
+        audio_format = pcm16_mono(self.sample_rate)
         if not device.isFormatSupported(audio_format):
             log.warning("speaker %s cannot play 16-bit mono at %d Hz", device.deviceName(), self.sample_rate)
             return False

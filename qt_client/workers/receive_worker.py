@@ -14,6 +14,7 @@ from PyQt5.QtGui import QImage
 
 from protocol.media import Codec, MediaHeader, StreamKind
 from qt_client.media.jitter_buffer import JitterBuffer
+from qt_client.media.keyframe_gate import KeyframeGate
 from qt_client.media.opus_codec import OpusDecoder
 from qt_client.media.video_codec import DecodeError, VideoDecoder, make_video_decoder
 from qt_client.media.voice_detector import FLOOR_DB, level_db
@@ -25,8 +26,6 @@ log = logging.getLogger(__name__)
 POLL_MS = 5
 MAX_FRAMES_PER_POLL = 256  # then back to the event loop, so that stop() and set_members() get a turn
 STATS_INTERVAL_MS = 1000
-INTER_CODECS = {Codec.H264, Codec.VP8}
-KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between key-frame requests to one person while we wait
 SILENT_AFTER = 0.3  # seconds without audio: senders stop sending silence, so this is silence
 LEVEL_INTERVAL = 0.05  # seconds: at most 20 meter readings a second per person
 
@@ -36,10 +35,7 @@ class _Peer:
     jitter: dict[StreamKind, JitterBuffer]
     video_decoders: dict[Codec, VideoDecoder] = field(default_factory=dict)
     audio_decoder: OpusDecoder | None = None
-    # An inter-coded stream can be decoded only from a key frame on: so after joining too.
-    waiting_for_keyframe: bool = True
-    last_video_sequence: int | None = None
-    last_keyframe_request: float = 0.0
+    keyframes: KeyframeGate = field(default_factory=KeyframeGate)
     last_audio: float = 0.0
     last_level: float = 0.0
     speaking: bool = False
@@ -183,7 +179,8 @@ class ReceiveWorker(QObject):
                 self.peer_level.emit(user_id, FLOOR_DB)
 
     def _play_video(self, user_id: int, peer: _Peer, header: MediaHeader, payload: memoryview) -> None:
-        if header.codec in INTER_CODECS and not self._decodable(user_id, peer, header):
+        if not peer.keyframes.admit(header):
+            self._maybe_ask_for_keyframe(user_id, peer)
             return
         decoder = peer.video_decoders.get(header.codec)
         if decoder is None:
@@ -196,31 +193,15 @@ class ReceiveWorker(QObject):
             image = decoder.decode(bytes(payload))
         except DecodeError:
             peer.decode_errors += 1
-            peer.waiting_for_keyframe = True
-            self._ask_for_keyframe(user_id, peer)
+            peer.keyframes.decode_failed()
+            self._maybe_ask_for_keyframe(user_id, peer)
             return
         if image is not None:
             peer.decoded_since_stats += 1
             self._offer(user_id, bgr_to_qimage(image))
 
-    def _decodable(self, user_id: int, peer: _Peer, header: MediaHeader) -> bool:
-        """Whether this inter-coded frame can be decoded; asks for a key frame when not."""
-        gap = peer.last_video_sequence is not None and header.sequence != peer.last_video_sequence + 1
-        peer.last_video_sequence = header.sequence
-        if header.keyframe:
-            peer.waiting_for_keyframe = False
-            return True
-        if gap:  # a lost frame breaks the chain of references until the next key frame
-            peer.waiting_for_keyframe = True
-        if peer.waiting_for_keyframe:
-            self._ask_for_keyframe(user_id, peer)
-            return False
-        return True
-
-    def _ask_for_keyframe(self, user_id: int, peer: _Peer) -> None:
-        now = time.monotonic()
-        if now - peer.last_keyframe_request >= KEYFRAME_REQUEST_INTERVAL:
-            peer.last_keyframe_request = now
+    def _maybe_ask_for_keyframe(self, user_id: int, peer: _Peer) -> None:
+        if peer.keyframes.should_request(time.monotonic()):
             self.keyframe_needed.emit(user_id)
 
     def _offer(self, user_id: int, image: QImage) -> None:
