@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -121,6 +121,13 @@ class ControlService:
     def send(self, client: ControlClient, message: dict[str, Any]) -> None:
         if not client.closed:
             client.conn.send(encode_message(message))
+
+    def broadcast(self, clients: Iterable[ControlClient], message: dict[str, Any]) -> None:
+        """One message to many: encoded once, the same bytes queued for each."""
+        frame = encode_message(message)
+        for client in clients:
+            if not client.closed:
+                client.conn.send(frame)
 
     def reply(self, client: ControlClient, request_id: int, result: dict[str, Any] | None = None) -> None:
         self.send(client, reply(request_id, result))

@@ -23,6 +23,8 @@ class Room:
     video_route: RelayRoute = field(default_factory=RelayRoute)
     # The last chat messages, for people who join later.
     recent_chat: deque = field(default_factory=lambda: deque(maxlen=50))
+    # A `members` push is scheduled and will carry the list as it is then.
+    members_push_due: bool = False
 
     def publish_routes(self) -> None:
         """Give every media connection of every member the current receivers."""

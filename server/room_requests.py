@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TITLE_MAX = 100
+# Membership changes this close together go out as one `members` push.
+MEMBERS_PUSH_DELAY = 0.05
 CHAT_HISTORY = 50
 
 
@@ -191,9 +193,18 @@ class RoomRequests:
             del self.service.rooms[room.room_id]
 
     def push_members(self, room: Room) -> None:
-        message = {"type": "members", "room_id": room.room_id, "members": room.members_json()}
-        for member in room.members.values():
-            self.service.send(member.control, message)
+        """Tell every member who is in the room, soon: changes within MEMBERS_PUSH_DELAY
+        share one push, so that a crowd joining at once is not told n times n names."""
+        if room.members_push_due:
+            return
+        room.members_push_due = True
+        self.service.loop.run_after(MEMBERS_PUSH_DELAY, lambda: self._push_members_now(room))
+
+    def _push_members_now(self, room: Room) -> None:
+        room.members_push_due = False
+        if room.members:
+            message = {"type": "members", "room_id": room.room_id, "members": room.members_json()}
+            self.service.broadcast((member.control for member in room.members.values()), message)
 
     # -- listing, chat, key frames ----------------------------------------
 
@@ -223,9 +234,8 @@ class RoomRequests:
         message = chat_json(room.room_id, session.user_id, session.user.username, text, sent_at)
         room.recent_chat.append(message)
         self.service.reply(client, request_id, {"sent_at": sent_at})
-        push = {"type": "chat", **message}
-        for member in room.members.values():
-            self.service.send(member.control, push)
+        self.service.broadcast((member.control for member in room.members.values()),
+                               {"type": "chat", **message})
         if room.persistent:
             self.service.run_db(lambda storage: storage.add_chat_message(room.room_id, session.user_id,
                                                                          text, sent_at),

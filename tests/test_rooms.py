@@ -117,3 +117,28 @@ def test_time_sync_and_heartbeat_answer_with_the_server_clock(meeting_server):
     assert result["client_time"] == 123.5
     assert before - 1 < result["server_time"] < time.time() + 1
     assert conn.ok("heartbeat")["server_time"] >= result["server_time"]
+
+
+def test_a_crowd_joining_at_once_shares_member_pushes(sqlite_meeting_server):
+    import threading
+    import time
+
+    host = Participant(sqlite_meeting_server, "host")
+    room_id = host.control.ok("create_room")["room"]["room_id"]
+    crowd = [Participant(sqlite_meeting_server, f"guest{i}") for i in range(12)]
+    host.control.wait_push("members")  # the push for the host alone
+    threads = [threading.Thread(target=p.control.ok, args=("join_room",), kwargs={"room_id": room_id})
+               for p in crowd]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    everyone = 13
+    pushes = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and (not pushes or len(pushes[-1]["members"]) < everyone):
+        pushes.append(host.control.wait_push("members", timeout=3))
+    assert len(pushes[-1]["members"]) == everyone
+    assert len(pushes) < len(crowd)  # not one push per join
+    for p in [host, *crowd]:
+        p.close()
