@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import resource
 import socket
 import time
@@ -15,6 +16,9 @@ import pytest
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread import EventLoopThread
 from reactor.tcp_server import TcpServer
+
+# Qt widgets in tests render offscreen, however pytest is started (this machine has no display).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def _raise_fd_limit() -> None:

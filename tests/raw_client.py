@@ -100,6 +100,16 @@ class RawConnection:
             finally:
                 self.sock.settimeout(5.0)
 
+    def nothing_arrives(self, seconds: float = 0.3) -> bool:
+        """True if no byte arrives within `seconds` (nothing is consumed)."""
+        self.sock.settimeout(seconds)
+        try:
+            return not self.sock.recv(1, socket.MSG_PEEK)
+        except TimeoutError:
+            return True
+        finally:
+            self.sock.settimeout(5.0)
+
     def is_closed_by_server(self, timeout: float = 5.0) -> bool:
         """True once the server has closed (reading what is still queued)."""
         self.sock.settimeout(timeout)
@@ -152,3 +162,13 @@ class Participant:
     def close(self) -> None:
         for conn in (self.control, self.audio, self.video):
             conn.close()
+
+
+def room_of(server, *names: str) -> list[Participant]:
+    """Participants with these names, all in one new room (the first one created it)."""
+    people = [Participant(server, name) for name in names]
+    room_id = people[0].control.ok("create_room")["room"]["room_id"]
+    for person in people[1:]:
+        person.control.ok("join_room", room_id=room_id)
+    return people
+

@@ -6,7 +6,6 @@ exactly as benchmarks/relay_bench.py starts it.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 from protocol import PROTOCOL_VERSION
 from protocol.framing import FrameKind, encode_frame
 from protocol.media import Codec, MediaHeader, StreamKind
-from tests.raw_client import Participant, RawConnection
+from tests.raw_client import RawConnection, room_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIDEO, AUDIO = StreamKind.VIDEO, StreamKind.AUDIO
@@ -41,12 +40,6 @@ def relay(request) -> Iterator[SimpleNamespace]:
     assert "stats:" in stderr
 
 
-def _room(server, *names):
-    people = [Participant(server, name) for name in names]
-    room_id = people[0].control.ok("create_room")["room"]["room_id"]
-    for person in people[1:]:
-        person.control.ok("join_room", room_id=room_id)
-    return people
 
 
 def _wait_members(conn: RawConnection, names: list[str]) -> None:
@@ -55,18 +48,10 @@ def _wait_members(conn: RawConnection, names: list[str]) -> None:
         pass
 
 
-def _nothing_arrives(conn: RawConnection, seconds: float = 0.3) -> bool:
-    conn.sock.settimeout(seconds)
-    try:
-        return not conn.sock.recv(1, socket.MSG_PEEK)
-    except TimeoutError:
-        return True
-    finally:
-        conn.sock.settimeout(5)
 
 
 def test_frames_reach_every_other_member_intact_and_not_the_sender(relay):
-    alice, bob, carol = _room(relay, "alice", "bob", "carol")
+    alice, bob, carol = room_of(relay, "alice", "bob", "carol")
     for person in (alice, bob, carol):
         _wait_members(person.control, ["alice", "bob", "carol"])
     video = []
@@ -78,17 +63,17 @@ def test_frames_reach_every_other_member_intact_and_not_the_sender(relay):
         for header, payload in video:
             assert receiver.read_media(VIDEO) == (header, payload)
         assert [receiver.read_media(AUDIO)[0] for _ in audio] == [h for (h,) in audio]
-    assert _nothing_arrives(alice.video) and _nothing_arrives(alice.audio)
+    assert alice.video.nothing_arrives() and alice.audio.nothing_arrives()
     for person in (alice, bob, carol):
         person.close()
 
 
 def test_a_forged_sender_id_closes_only_that_connection(relay):
-    alice, bob, carol = _room(relay, "alice", "bob", "carol")
+    alice, bob, carol = room_of(relay, "alice", "bob", "carol")
     forged = MediaHeader(VIDEO, bob.user_id, 1, 0, Codec.JPEG, True)
     alice.video.send_raw(encode_frame(FrameKind.MEDIA, forged.pack() + b"not alice's"))
     assert alice.video.is_closed_by_server()
-    assert _nothing_arrives(bob.video) and _nothing_arrives(carol.video)
+    assert bob.video.nothing_arrives() and carol.video.nothing_arrives()
     # Alice's audio and control, and everyone else, carry on.
     header = alice.send_media(AUDIO, b"still here")
     assert bob.read_media(AUDIO) == (header, b"still here")
@@ -100,7 +85,7 @@ def test_a_forged_sender_id_closes_only_that_connection(relay):
 
 
 def test_a_receiver_that_falls_behind_skips_to_the_newest_video_frame(relay):
-    alice, bob = _room(relay, "alice", "bob")
+    alice, bob = room_of(relay, "alice", "bob")
     payload = os.urandom(200_000)
     # Bob reads nothing until all 100 frames (20 MB, more than loopback buffers hold) are sent.
     last = [alice.send_media(VIDEO, payload) for _ in range(100)][-1]
@@ -115,11 +100,11 @@ def test_a_receiver_that_falls_behind_skips_to_the_newest_video_frame(relay):
 
 
 def test_leaving_tells_the_others_and_stops_the_frames(relay):
-    alice, bob = _room(relay, "alice", "bob")
+    alice, bob = room_of(relay, "alice", "bob")
     bob.control.ok("leave_room")
     _wait_members(alice.control, ["alice"])
     alice.send_media(VIDEO, b"to nobody")
-    assert _nothing_arrives(bob.video)
+    assert bob.video.nothing_arrives()
     for person in (alice, bob):
         person.close()
 

@@ -16,8 +16,7 @@ from qt_client.media.opus_codec import OpusDecoder
 from qt_client.media.voice_detector import FLOOR_DB, level_db
 from qt_client.workers.audio_capture_worker import AudioCaptureWorker
 from qt_client.workers.far_end_buffer import FarEndBuffer
-from tests.conftest import running_meeting_server
-from tests.worker_support import drain, media_since, member, running
+from tests.worker_support import drain, media_since, running, sender_and_receiver
 
 
 class MuteButton(QObject):
@@ -26,14 +25,8 @@ class MuteButton(QObject):
 
 @pytest.fixture
 def pair(tmp_path: Any) -> Iterator[tuple[Any, queue.Queue]]:
-    with running_meeting_server(f"sqlite:///{tmp_path}/m.db") as server:
-        ada = member(server.control_port, "ada")
-        bob = member(server.control_port, "bob", ada.room["room_id"])
-        try:
-            yield ada, bob.media_queue(1024)
-        finally:
-            bob.close()
-            ada.close()
+    with sender_and_receiver(f"sqlite:///{tmp_path}/m.db") as both:
+        yield both
 
 
 def test_without_a_microphone_a_tone_goes_out_as_opus_and_mute_silences_it(qtbot: Any, pair: Any) -> None:

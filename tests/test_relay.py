@@ -1,38 +1,23 @@
 """The relay end to end: frames reach everyone else, intact; the rules per receiver."""
 
 import os
-import socket
 import threading
 import time
 
 from protocol.framing import FrameKind, encode_frame
 from protocol.media import Codec, MediaHeader, StreamKind
 from tests.conftest import call_in_loop, wait_until
-from tests.raw_client import Participant, RawConnection
+from tests.raw_client import Participant, RawConnection, room_of
 
 VIDEO, AUDIO = StreamKind.VIDEO, StreamKind.AUDIO
 
 
-def _room(server, *names):
-    people = [Participant(server, name) for name in names]
-    room_id = people[0].control.ok("create_room")["room"]["room_id"]
-    for person in people[1:]:
-        person.control.ok("join_room", room_id=room_id)
-    return people
 
 
-def _nothing_arrives(conn: RawConnection, seconds: float = 0.3) -> bool:
-    conn.sock.settimeout(seconds)
-    try:
-        return not conn.sock.recv(1, socket.MSG_PEEK)
-    except TimeoutError:
-        return True
-    finally:
-        conn.sock.settimeout(5)
 
 
 def test_every_frame_reaches_every_other_member_intact(sqlite_meeting_server):
-    alice, bob, carol = _room(sqlite_meeting_server, "alice", "bob", "carol")
+    alice, bob, carol = room_of(sqlite_meeting_server, "alice", "bob", "carol")
     sent = []
     for i in range(30):
         payload = os.urandom(1000 + i * 37)
@@ -43,7 +28,7 @@ def test_every_frame_reaches_every_other_member_intact(sqlite_meeting_server):
             got_header, got_payload = receiver.read_media(VIDEO)
             assert got_header == header and got_payload == payload
         assert [receiver.read_media(AUDIO)[0] for _ in audio_sent] == [h for h, _ in audio_sent]
-    assert _nothing_arrives(alice.video) and _nothing_arrives(alice.audio)
+    assert alice.video.nothing_arrives() and alice.audio.nothing_arrives()
     for p in (alice, bob, carol):
         p.close()
 
@@ -58,7 +43,7 @@ def test_frames_outside_a_room_go_nowhere_and_a_late_joiner_gets_later_ones(sqli
     # until the server has seen both frames before bob joins.
     assert wait_until(lambda: call_in_loop(server.loop, server.stats)["frames_in"] == 2)
     bob.control.ok("join_room", room_id=room_id)
-    assert _nothing_arrives(alice.video)
+    assert alice.video.nothing_arrives()
     header = alice.send_media(VIDEO, b"now you see me")
     assert bob.read_media(VIDEO) == (header, b"now you see me")
     # Counters are bumped on the I/O loop just after the send: allow it a moment.
@@ -67,7 +52,7 @@ def test_frames_outside_a_room_go_nowhere_and_a_late_joiner_gets_later_ones(sqli
 
 
 def test_a_forged_sender_closes_only_that_media_connection(sqlite_meeting_server):
-    alice, bob = _room(sqlite_meeting_server, "alice", "bob")
+    alice, bob = room_of(sqlite_meeting_server, "alice", "bob")
     forged = MediaHeader(VIDEO, bob.user_id, 1, 0, Codec.JPEG, False)
     alice.video.send_raw(encode_frame(FrameKind.MEDIA, forged.pack() + b"pretending to be bob"))
     assert alice.video.is_closed_by_server()
@@ -94,7 +79,7 @@ def test_media_connections_must_prove_who_they_are(sqlite_meeting_server):
 
 def test_a_receiver_that_never_reads_neither_slows_the_others_nor_grows_memory(sqlite_meeting_server):
     server = sqlite_meeting_server
-    alice, stalled, carol = _room(server, "alice", "stalled", "carol")
+    alice, stalled, carol = room_of(server, "alice", "stalled", "carol")
     frame = os.urandom(64 * 1024)
     count = 400  # 25 MiB: far more than the stalled reader's socket buffers hold
     received = []
@@ -125,7 +110,7 @@ def test_a_receiver_that_never_reads_neither_slows_the_others_nor_grows_memory(s
 
 def test_audio_to_a_stalled_receiver_is_a_short_bounded_queue(sqlite_meeting_server):
     server = sqlite_meeting_server
-    alice, stalled = _room(server, "alice", "stalled")
+    alice, stalled = room_of(server, "alice", "stalled")
     frame = os.urandom(1000)
     for _ in range(20_000):  # 20 MB: more than the stalled reader's socket buffers hold
         alice.send_media(AUDIO, frame)
@@ -137,7 +122,7 @@ def test_audio_to_a_stalled_receiver_is_a_short_bounded_queue(sqlite_meeting_ser
 
 
 def test_a_key_frame_request_reaches_the_sender(sqlite_meeting_server):
-    alice, bob = _room(sqlite_meeting_server, "alice", "bob")
+    alice, bob = room_of(sqlite_meeting_server, "alice", "bob")
     bob.control.ok("request_keyframe", user_id=alice.user_id)
     assert alice.control.wait_push("keyframe_request")["from_user_id"] == bob.user_id
     outsider = Participant(sqlite_meeting_server, "outsider")

@@ -16,8 +16,7 @@ from qt_client.media.jpeg_codec import JpegDecoder
 from qt_client.media.test_pattern_source import read_frame_number
 from qt_client.media.video_codec import make_video_decoder
 from qt_client.workers.video_capture_worker import VideoCaptureWorker
-from tests.conftest import running_meeting_server
-from tests.worker_support import drain, media_since, member, running
+from tests.worker_support import drain, media_since, running, sender_and_receiver
 
 
 class Switches(QObject):
@@ -36,15 +35,8 @@ class Switches(QObject):
 
 @pytest.fixture
 def pair(tmp_path: Any) -> Iterator[tuple[Any, queue.Queue]]:
-    """ada (who sends) and the queue of what bob, in her room, receives."""
-    with running_meeting_server(f"sqlite:///{tmp_path}/m.db") as server:
-        ada = member(server.control_port, "ada")
-        bob = member(server.control_port, "bob", ada.room["room_id"])
-        try:
-            yield ada, bob.media_queue(1024)
-        finally:
-            bob.close()
-            ada.close()
+    with sender_and_receiver(f"sqlite:///{tmp_path}/m.db") as both:
+        yield both
 
 
 def test_sends_frames_that_decode_and_none_while_the_camera_is_off(qtbot: Any, pair: Any) -> None:

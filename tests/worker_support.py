@@ -64,3 +64,19 @@ def drain(frames: queue.Queue) -> None:
 
 def ids(members: list[dict[str, Any]]) -> set[int]:
     return {m["user_id"] for m in members}
+
+
+@contextlib.contextmanager
+def sender_and_receiver(db_url: str) -> Iterator[tuple[MeetingClient, queue.Queue]]:
+    """ada, who sends, and the queue of what bob, in her room, receives; on a fresh server."""
+    from tests.conftest import running_meeting_server
+
+    with running_meeting_server(db_url) as server:
+        ada = member(server.control_port, "ada")
+        bob = member(server.control_port, "bob", ada.room["room_id"])
+        try:
+            yield ada, bob.media_queue(1024)
+        finally:
+            bob.close()
+            ada.close()
+
