@@ -195,3 +195,29 @@ def test_the_room_shows_reconnecting_and_rejoins_after_a_server_restart(qtbot, s
             assert app.room_window.isVisible() and app.room_window.room_id == room_id
     finally:
         app.close()
+
+
+def test_profile_edits_are_saved_and_saved_rooms_are_listed_and_joinable(qtbot, app, server):
+    owner = MeetingClient("127.0.0.1", server.control_port)
+    owner.connect()
+    owner.register("owner", "secret-pw")
+    owner.login("owner", "secret-pw")
+    saved = owner.create_room(title="Book club", persistent=True)["room"]
+    owner.leave_room()
+    try:
+        _log_in(qtbot, app, server, "reader")
+        lobby = app.lobby
+        lobby.display_name_edit.setText("Avid Reader")
+        lobby.signature_edit.setText("one more chapter")
+        qtbot.mouseClick(lobby.save_profile_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: "saved" in lobby.message_label.text().lower(), timeout=10_000)
+        seen = owner.get_profile("reader")
+        assert (seen["display_name"], seen["signature"]) == ("Avid Reader", "one more chapter")
+
+        qtbot.waitUntil(lambda: "Book club" in lobby.room_list.item(0).text(), timeout=10_000)
+        lobby.room_list.setCurrentRow(0)
+        qtbot.mouseClick(lobby.join_listed_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: app.room_window.isVisible(), timeout=10_000)
+        assert app.room_window.room_id == saved["room_id"]
+    finally:
+        owner.close()
