@@ -135,18 +135,15 @@ class ControlService:
     def fail(self, client: ControlClient, request_id: int, code: str, message: str | None = None) -> None:
         self.send(client, error_reply(request_id, ProtocolError(code, message)))
 
-    def fail_storage(self, client: ControlClient, request_id: int, error: BaseException) -> None:
-        """The error reply for a failed database job."""
-        if isinstance(error, ProtocolError):
-            self.send(client, error_reply(request_id, error))
-        elif isinstance(error, NameTakenError):
+    def fail_storage(self, client: ControlClient, request_id: int, error: StorageError) -> None:
+        """The error reply for a failed database job (the pool hands back only StorageErrors,
+        having logged any other exception with its traceback)."""
+        if isinstance(error, NameTakenError):
             self.fail(client, request_id, ErrorCode.NAME_TAKEN)
         elif isinstance(error, StorageUnavailable):
             log.warning("database unavailable: %s", error)
             self.fail(client, request_id, ErrorCode.DATABASE_UNAVAILABLE)
         else:
-            if not isinstance(error, StorageError):
-                log.error("database job failed: %r", error)
             self.fail(client, request_id, ErrorCode.INTERNAL_ERROR)
 
     def run_db(self, fn: Callable[..., Any], args: tuple,

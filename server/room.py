@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from server.relay_route import RelayRoute
 from server.session import Session
 
+# Chat messages a room keeps for people who join later.
+CHAT_HISTORY = 50
+
 
 @dataclass(eq=False)
 class Room:
@@ -22,7 +25,7 @@ class Room:
     audio_route: RelayRoute = field(default_factory=RelayRoute)
     video_route: RelayRoute = field(default_factory=RelayRoute)
     # The last chat messages, for people who join later.
-    recent_chat: deque = field(default_factory=lambda: deque(maxlen=50))
+    recent_chat: deque = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     # A `members` push is scheduled and will carry the list as it is then.
     members_push_due: bool = False
 

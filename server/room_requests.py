@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.messages import check_text
 from server.passwords import hash_password, verify_password
-from server.room import Room
+from server.room import CHAT_HISTORY, Room
 from server.room_ids import new_room_id
 from server.session import ControlClient, Session
 from server.storage.errors import RoomIdTakenError
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 TITLE_MAX = 100
 # Membership changes this close together go out as one `members` push.
 MEMBERS_PUSH_DELAY = 0.05
-CHAT_HISTORY = 50
 
 
 def chat_json(room_id: str, user_id: int, username: str, text: str, sent_at: float) -> dict[str, Any]:

@@ -147,7 +147,11 @@ class MediaReceiver(threading.Thread):
             return
         decoder = peer.video_decoders.get(header.codec)
         if decoder is None:
-            decoder = peer.video_decoders[header.codec] = make_video_decoder(header.codec)
+            try:
+                decoder = peer.video_decoders[header.codec] = make_video_decoder(header.codec)
+            except ValueError:  # not a video codec we know: count it, keep the thread alive
+                stats.decode_errors += 1
+                return
         try:
             image = decoder.decode(bytes(payload))
         except DecodeError:
