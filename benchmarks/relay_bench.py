@@ -38,7 +38,7 @@ FULL_STEPS = {"rooms5": [100, 200, 250, 300, 350, 400], "room25": [25, 35, 45, 5
               "lecture": [101, 201, 301]}
 QUICK_STEPS = {"rooms5": [20, 60, 100]}
 METRICS = ("frames_s", "mb_s", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "drops", "stalls", "cpu_pct",
-           "rss_mb", "gen_cpu_pct", "gen_late_pct")
+           "cpu_sys_pct", "rss_mb", "gen_cpu_pct", "gen_sys_pct", "gen_late_pct")
 IPERF3_BLOCK = 128 * 1024
 
 
@@ -104,7 +104,8 @@ def sweep(scenario: str, impls: list[Impl], steps: list[int], settings: RunSetti
 def _brief(sample: dict[str, Any]) -> str:
     return (f"p50 {sample['p50_ms']} p99 {sample['p99_ms']} ms, drops {sample['drops']}, "
             f"{sample['frames_s']:.0f} frames/s, {sample['mb_s']:.1f} MB/s, "
-            f"relay CPU {sample['cpu_pct']:.0f}%, generator CPU {sample['gen_cpu_pct']:.0f}%")
+            f"relay CPU {sample['cpu_pct']:.0f}% ({sample['cpu_sys_pct']:.0f}% system), "
+            f"generator CPU {sample['gen_cpu_pct']:.0f}% ({sample['gen_sys_pct']:.0f}% system)")
 
 
 def ratios(capacity: dict[str, dict[str, dict[str, int | None]]]) -> dict[str, dict[str, float | None]]:

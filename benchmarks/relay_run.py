@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 from array import array
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -107,7 +108,12 @@ class LoadProcess:
         return json.loads(rest) if rest else None
 
 
-def measure(impl: Impl, scenario: str, participants: int, settings: RunSettings) -> dict[str, Any]:
+# Given the relay's pid, a context manager entered for the measured window (a profiler, say).
+WindowObserver = Callable[[int], AbstractContextManager[Any]]
+
+
+def measure(impl: Impl, scenario: str, participants: int, settings: RunSettings,
+            observer: WindowObserver | None = None) -> dict[str, Any]:
     """One run's figures, on a fresh relay and fresh generators."""
     with ExitStack() as stack:
         relay = stack.enter_context(running_relay(impl, max_room_size=max(100, participants)))
@@ -118,7 +124,7 @@ def measure(impl: Impl, scenario: str, participants: int, settings: RunSettings)
             gen = LoadProcess(relay.port, plan, settings, workdir / f"latencies{index}", f"p{index}", stderr)
             stack.callback(gen.close)
             gens.append(gen)
-        cpu, results = _drive(relay, gens, settings)
+        cpu, results = _drive(relay, gens, settings, observer)
         relay.check_alive()
         rss = peak_rss_mib(relay.proc.pid)
         # Stopped while every participant is still connected: a relay that is left by hundreds of
@@ -128,8 +134,8 @@ def measure(impl: Impl, scenario: str, participants: int, settings: RunSettings)
     return _figures(results, latencies, cpu, rss, settings.seconds)
 
 
-def _drive(relay: RelayProcess, gens: list[LoadProcess],
-           settings: RunSettings) -> tuple[dict[str, float], list[dict[str, int]]]:
+def _drive(relay: RelayProcess, gens: list[LoadProcess], settings: RunSettings,
+           observer: WindowObserver | None) -> tuple[dict[str, tuple[float, float]], list[dict[str, int]]]:
     """Rooms, ready, go; CPU of the relay and of the generators over the measured window; results."""
     room_ids: dict[str, str] = {}
     for gen in gens:
@@ -143,12 +149,14 @@ def _drive(relay: RelayProcess, gens: list[LoadProcess],
         gen.send("go", start)
     pids = {"relay": relay.proc.pid, **{f"gen{i}": gen.proc.pid for i, gen in enumerate(gens)}}
     time.sleep(max(0.0, start + settings.warmup - time.time()))
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    time.sleep(max(0.0, start + settings.warmup + settings.seconds - time.time()))
-    relay.check_alive()
-    after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    cpu = {"relay": after["relay"] - before["relay"],
-           "gens": sum(after[name] - before[name] for name in pids if name != "relay")}
+    with observer(relay.proc.pid) if observer else nullcontext():
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        time.sleep(max(0.0, start + settings.warmup + settings.seconds - time.time()))
+        relay.check_alive()
+        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    used = {name: (after[name][0] - before[name][0], after[name][1] - before[name][1]) for name in pids}
+    by_gens = [used[name] for name in pids if name != "relay"]
+    cpu = {"relay": used["relay"], "gens": (sum(u for u, _ in by_gens), sum(s for _, s in by_gens))}
     results = [gen.expect("result", settings.drain + RESULT_SLACK) for gen in gens]
     return cpu, results
 
@@ -166,8 +174,8 @@ def percentile_ms(ordered: list[int], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000, 3)
 
 
-def _figures(results: list[dict[str, int]], latencies: list[int], cpu: dict[str, float], rss: float,
-             seconds: float) -> dict[str, Any]:
+def _figures(results: list[dict[str, int]], latencies: list[int], cpu: dict[str, tuple[float, float]],
+             rss: float, seconds: float) -> dict[str, Any]:
     total = {key: sum(result[key] for result in results) for key in results[0]}
     return {"frames_s": round(total["delivered"] / seconds, 1),
             "mb_s": round(total["bytes"] / seconds / 1e6, 2),
@@ -175,6 +183,8 @@ def _figures(results: list[dict[str, int]], latencies: list[int], cpu: dict[str,
             "p99_ms": percentile_ms(latencies, 0.99), "p999_ms": percentile_ms(latencies, 0.999),
             # Includes the stalls: frames the generator could not hand over (the relay had not read the last).
             "drops": total["expected"] - total["delivered"], "stalls": total["stalls"],
-            "cpu_pct": round(100 * cpu["relay"] / seconds, 1), "rss_mb": round(rss, 1),
-            "gen_cpu_pct": round(100 * cpu["gens"] / seconds, 1),
+            "cpu_pct": round(100 * sum(cpu["relay"]) / seconds, 1),
+            "cpu_sys_pct": round(100 * cpu["relay"][1] / seconds, 1), "rss_mb": round(rss, 1),
+            "gen_cpu_pct": round(100 * sum(cpu["gens"]) / seconds, 1),
+            "gen_sys_pct": round(100 * cpu["gens"][1] / seconds, 1),
             "gen_late_pct": round(100 * total["late"] / max(1, total["sent"]), 2)}

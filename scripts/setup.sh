@@ -12,8 +12,8 @@ APT_PACKAGES=(
   xvfb libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0
   libxcb-shape0 libgl1 libegl1 libfontconfig1 libdbus-1-3
-  # benchmarks: raw loopback bandwidth as the ceiling
-  iperf3
+  # benchmarks: raw loopback bandwidth as the ceiling; perf for benchmarks/relay_profile.py
+  iperf3 linux-perf
 )
 
 missing_apt() {
