@@ -54,6 +54,7 @@ HOST = "127.0.0.1"
 SERVER_NAME = "mini-meeting asyncio baseline"
 HEARTBEAT_INTERVAL = 10.0
 AUDIO_QUEUE_LIMIT = 16 * 1024  # as server/media_peer.py
+MEMBERS_PUSH_DELAY = 0.05  # as server/room_requests.py
 ROOM_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 ROOM_ID_LENGTH = 6
 TITLE_MAX = 100
@@ -83,6 +84,7 @@ class Room:
     # so that the per-frame path only iterates a tuple.
     receivers: dict[int, tuple[MediaProtocol, ...]] = field(
         default_factory=lambda: {StreamKind.AUDIO: (), StreamKind.VIDEO: ()})
+    members_push_due: bool = False
 
     def publish_receivers(self) -> None:
         sessions = self.members.values()
@@ -144,6 +146,18 @@ class Relay:
             del self.rooms[room.room_id]
 
     def push_members(self, room: Room) -> None:
+        """Coalesced as our server does: a crowd joining at once is not told n times n names
+        (without it, 600 joins queue gigabytes of member lists and the baseline is still
+        sending them while the relay is measured)."""
+        if room.members_push_due:
+            return
+        room.members_push_due = True
+        asyncio.get_running_loop().call_later(MEMBERS_PUSH_DELAY, self._push_members_now, room)
+
+    def _push_members_now(self, room: Room) -> None:
+        room.members_push_due = False
+        if not room.members:
+            return
         message = encode_message({"type": "members", "room_id": room.room_id, "members": room.members_json()})
         for member in room.members.values():
             member.control.send_frame(message)
