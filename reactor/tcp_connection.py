@@ -53,7 +53,7 @@ class TcpConnection:
 
     Everything but `send`, `send_buffers`, `shutdown`, `force_close`,
     `start_reading` and `stop_reading` must run on the owning loop's thread;
-    those five may be called from any thread.
+    those six may be called from any thread.
     """
 
     DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
@@ -158,33 +158,66 @@ class TcpConnection:
             owned = tuple(b if isinstance(b, bytes) else bytes(b) for b in buffers)
             self.loop.queue_in_loop(partial(self._send_in_loop, owned))
 
+    def send_in_loop(self, data: bytes) -> None:
+        """`send` for callers already on the loop thread with an immutable buffer.
+
+        The relay calls this once per receiver per frame, so it skips the
+        thread check and builds no tuple: when the kernel takes the whole
+        buffer, as it nearly always does, nothing is allocated.
+        """
+        if self.state is _CONNECTED:
+            self._send_one(data)
+
     def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
         if self.state is _DISCONNECTED:
             log.debug("%s: disconnected, dropping %d buffers", self.name, len(buffers))
             return
-        single = len(buffers) == 1
-        total = len(buffers[0]) if single else sum(map(len, buffers))
+        if len(buffers) == 1:
+            self._send_one(buffers[0])
+            return
+        total = sum(map(len, buffers))
         written = 0
         if not self._output:
             # Nothing queued: try the socket at once, skipping the queue.
             try:
-                if single:
-                    written = self.socket.send(buffers[0], _SEND_FLAGS)
-                else:
-                    written = self.socket.sendmsg(buffers, (), _SEND_FLAGS)
+                written = self.socket.sendmsg(buffers, (), _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
                 written = 0
             except OSError as exc:
-                # We may be inside a user callback: close after it returns.
-                log.info("%s: send failed (%s), closing", self.name, exc)
-                self._discard_output()
-                self.force_close()
+                self._send_failed(exc)
                 return
             if written == total:
                 if self.write_complete_callback is not None:
                     self.loop.queue_in_loop(partial(self.write_complete_callback, self))
                 return
-        self._enqueue(buffers, written, total - written)
+        self._queue_rest(buffers, written, total - written)
+
+    def _send_one(self, data: BytesLike) -> None:
+        """One buffer: straight to the socket when nothing is queued, else behind the queue."""
+        total = len(data)
+        written = 0
+        if not self._output:
+            try:
+                written = self.socket.send(data, _SEND_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError as exc:
+                self._send_failed(exc)
+                return
+            if written == total:
+                if self.write_complete_callback is not None:
+                    self.loop.queue_in_loop(partial(self.write_complete_callback, self))
+                return
+        self._queue_rest((data,), written, total - written)
+
+    def _send_failed(self, exc: OSError) -> None:
+        # We may be inside a user callback: close after it returns.
+        log.info("%s: send failed (%s), closing", self.name, exc)
+        self._discard_output()
+        self.force_close()
+
+    def _queue_rest(self, buffers: tuple[BytesLike, ...], written: int, remaining: int) -> None:
+        self._enqueue(buffers, written, remaining)
         if not self._channel.is_writing:
             self._channel.enable_writing()
 

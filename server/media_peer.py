@@ -43,7 +43,7 @@ class MediaPeer:
         if not conn.connected:
             return
         if conn.output_bytes == 0:
-            conn.send(frame)
+            conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
         elif self.stream is StreamKind.VIDEO:
@@ -57,7 +57,7 @@ class MediaPeer:
             self.drops += 1
             self.stats.drops += 1
         else:
-            conn.send(frame)
+            conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
 
@@ -65,6 +65,6 @@ class MediaPeer:
         conn.write_complete_callback = None
         pending, self.pending = self.pending, None
         if pending is not None and conn.connected:
-            conn.send(pending)
+            conn.send_in_loop(pending)
             self.frames_out += 1
             self.stats.frames_out += 1

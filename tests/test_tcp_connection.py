@@ -301,3 +301,27 @@ def test_an_idle_connection_asks_for_no_write_events():
             time.sleep(1.0)
             # EPOLLOUT left on would wake the loop at once, every time.
             assert conn.loop.iterations - before <= 2
+
+
+def test_send_in_loop_goes_straight_out_or_behind_queued_output_in_order():
+    big = os.urandom(4 * MiB)  # more than the socket takes at once: the tail must queue behind it
+    conns = []
+
+    def configure(server):
+        def on_connection(conn):  # runs on the connection's loop thread, as the relay does
+            if conn.connected:
+                conn.send_in_loop(b"head")
+                conn.send(big)
+                conn.send_in_loop(b"tail")
+                conns.append(conn)
+
+        server.connection_callback = on_connection
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            assert recv_exactly(sock, 4 + len(big) + 4) == b"head" + big + b"tail"
+            conn = conns[0]
+            call_in_loop(conn.loop, conn.force_close)
+            assert wait_until(lambda: conn.disconnected)
+            call_in_loop(conn.loop, lambda: conn.send_in_loop(b"late"))  # closed: a no-op
+            assert sock.recv(16) == b""
