@@ -32,7 +32,7 @@ from benchmarks.relay_run import SCENARIOS, RunSettings, measure
 from benchmarks.relay_servers import IMPLS, Impl
 
 DEFAULT_PNG = ROOT / "docs" / "benchmarks" / "relay_p99.png"
-# Chosen so that a full run takes about 20 minutes on the 2-core machine: below the first step
+# Chosen so that a full run takes about 30 minutes on the 2-core machine: below the first step
 # everything passes, and the last is beyond every relay's capacity there (see docs/benchmarks/).
 FULL_STEPS = {"rooms5": [100, 200, 250, 300, 350, 400, 450, 500], "room25": [25, 35, 45, 55, 65, 75],
               "lecture": [201, 401, 501, 601, 801]}
