@@ -227,7 +227,7 @@ def make_impls(names: list[str], threads: list[int]) -> list[Impl]:
     return impls
 
 
-def _raise_fd_limit() -> None:
+def raise_fd_limit() -> None:
     """Three sockets per participant on each side; the relays and generators inherit this."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 16384 if hard == resource.RLIM_INFINITY else min(16384, hard)
@@ -244,7 +244,7 @@ def to_json(document: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    _raise_fd_limit()
+    raise_fd_limit()
     impls = make_impls(args.impls, args.threads)
     iperf3 = iperf3_mb_s(args.iperf3_seconds)
     log(f"iperf3 on loopback: {iperf3} MB/s")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.pingpong import BenchmarkError, log
-from benchmarks.relay_bench import _raise_fd_limit
+from benchmarks.relay_bench import raise_fd_limit
 from benchmarks.relay_clips import CODECS, encode_clips
 from benchmarks.relay_run import SCENARIOS, RunSettings, measure
 from benchmarks.relay_servers import IMPLS, Impl
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("perf") is None:
         log("relay_profile: perf is not installed (Debian package linux-perf; scripts/setup.sh installs it)")
         return 1
-    _raise_fd_limit()
+    raise_fd_limit()
     impl = Impl(args.impl, args.threads if args.impl == "ours" else 1)
     with tempfile.TemporaryDirectory(prefix="relay_profile_") as workdir:
         clips = Path(workdir) / "clips.pickle"

@@ -166,58 +166,42 @@ class TcpConnection:
         buffer, as it nearly always does, nothing is allocated.
         """
         if self.state is _CONNECTED:
-            self._send_one(data)
+            self._write_or_queue(data, None)
 
     def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
         if self.state is _DISCONNECTED:
             log.debug("%s: disconnected, dropping %d buffers", self.name, len(buffers))
             return
         if len(buffers) == 1:
-            self._send_one(buffers[0])
-            return
-        total = sum(map(len, buffers))
+            self._write_or_queue(buffers[0], None)
+        else:
+            self._write_or_queue(None, buffers)
+
+    def _write_or_queue(self, data: BytesLike | None, buffers: tuple[BytesLike, ...] | None) -> None:
+        """One buffer (`data`) or several (`buffers`): straight to the socket when nothing is
+        queued, else behind the queue. Two arguments rather than a tuple always, so that the
+        one-buffer case, the relay's, allocates nothing."""
+        total = len(data) if buffers is None else sum(map(len, buffers))
         written = 0
         if not self._output:
-            # Nothing queued: try the socket at once, skipping the queue.
             try:
-                written = self.socket.sendmsg(buffers, (), _SEND_FLAGS)
+                if buffers is None:
+                    written = self.socket.send(data, _SEND_FLAGS)
+                else:
+                    written = self.socket.sendmsg(buffers, (), _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
                 written = 0
             except OSError as exc:
-                self._send_failed(exc)
+                # We may be inside a user callback: close after it returns.
+                log.info("%s: send failed (%s), closing", self.name, exc)
+                self._discard_output()
+                self.force_close()
                 return
             if written == total:
                 if self.write_complete_callback is not None:
                     self.loop.queue_in_loop(partial(self.write_complete_callback, self))
                 return
-        self._queue_rest(buffers, written, total - written)
-
-    def _send_one(self, data: BytesLike) -> None:
-        """One buffer: straight to the socket when nothing is queued, else behind the queue."""
-        total = len(data)
-        written = 0
-        if not self._output:
-            try:
-                written = self.socket.send(data, _SEND_FLAGS)
-            except (BlockingIOError, InterruptedError):
-                written = 0
-            except OSError as exc:
-                self._send_failed(exc)
-                return
-            if written == total:
-                if self.write_complete_callback is not None:
-                    self.loop.queue_in_loop(partial(self.write_complete_callback, self))
-                return
-        self._queue_rest((data,), written, total - written)
-
-    def _send_failed(self, exc: OSError) -> None:
-        # We may be inside a user callback: close after it returns.
-        log.info("%s: send failed (%s), closing", self.name, exc)
-        self._discard_output()
-        self.force_close()
-
-    def _queue_rest(self, buffers: tuple[BytesLike, ...], written: int, remaining: int) -> None:
-        self._enqueue(buffers, written, remaining)
+        self._enqueue((data,) if buffers is None else buffers, written, total - written)
         if not self._channel.is_writing:
             self._channel.enable_writing()
 
