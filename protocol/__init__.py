@@ -3,4 +3,5 @@
 See docs/PROTOCOL.md for the full description.
 """
 
-PROTOCOL_VERSION = 1
+# 2: media headers say whether video is the camera or a screen share (flag bit 1).
+PROTOCOL_VERSION = 2

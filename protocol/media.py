@@ -22,7 +22,15 @@ class Codec(enum.IntEnum):
     PCM16 = 17  # raw 16-bit little-endian mono, for tests and fallbacks
 
 
+class MediaSource(enum.IntEnum):
+    """Which of a participant's video streams a frame belongs to: each is decoded on its own."""
+
+    CAMERA = 0
+    SCREEN = 1
+
+
 FLAG_KEYFRAME = 0x01
+FLAG_SCREEN = 0x02  # the frame belongs to the sender's screen share, not the camera
 
 # stream kind, sender id, sequence, capture time (microseconds on the server's
 # clock as the sender estimates it), codec, flags
@@ -37,10 +45,14 @@ class MediaHeader:
     capture_us: int
     codec: Codec
     keyframe: bool
+    source: MediaSource = MediaSource.CAMERA
 
     def pack(self) -> bytes:
+        flags = FLAG_KEYFRAME if self.keyframe else 0
+        if self.source is MediaSource.SCREEN:
+            flags |= FLAG_SCREEN
         return MEDIA_HEADER.pack(self.stream, self.sender_id, self.sequence & 0xFFFFFFFF,
-                                 self.capture_us, self.codec, FLAG_KEYFRAME if self.keyframe else 0)
+                                 self.capture_us, self.codec, flags)
 
 
 def parse_media_header(payload: bytes | memoryview) -> MediaHeader:
@@ -51,7 +63,8 @@ def parse_media_header(payload: bytes | memoryview) -> MediaHeader:
     stream, sender, sequence, capture_us, codec, flags = MEDIA_HEADER.unpack_from(payload)
     try:
         return MediaHeader(StreamKind(stream), sender, sequence, capture_us, Codec(codec),
-                           bool(flags & FLAG_KEYFRAME))
+                           bool(flags & FLAG_KEYFRAME),
+                           MediaSource.SCREEN if flags & FLAG_SCREEN else MediaSource.CAMERA)
     except ValueError as exc:
         raise FrameError(f"media frame: {exc}") from None
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from protocol.framing import MAX_FRAME_SIZE
-from protocol.media import Codec, MediaHeader, StreamKind
+from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from qt_client.net import ClientTimeout, MeetingClient, NotConnectedError, ServerError, decode_avatar
 from tests.conftest import free_base_port, running_meeting_server, wait_until
 
@@ -147,12 +147,17 @@ def test_media_is_relayed_to_the_other_member_with_its_header_intact(make_client
     first = ada.send_media(StreamKind.VIDEO, Codec.JPEG, video, keyframe=True, capture_us=capture_us)
     second = ada.send_media(StreamKind.VIDEO, Codec.JPEG, b"delta")
     audio = ada.send_media(StreamKind.AUDIO, Codec.PCM16, b"\x01\x00" * 320)
-    assert (first, second, audio) == (0, 1, 0)  # a sequence per stream
+    screen = ada.send_media(StreamKind.VIDEO, Codec.JPEG, b"screen", keyframe=True, source=MediaSource.SCREEN)
+    assert (first, second, audio, screen) == (0, 1, 0, 0)  # a sequence per stream and source
 
-    received: dict[tuple[StreamKind, int], tuple[MediaHeader, bytes]] = {}
-    while len(received) < 3:
+    received: dict[tuple[StreamKind, MediaSource, int], tuple[MediaHeader, bytes]] = {}
+    while len(received) < 4:
         header, payload = to_bob.get(timeout=3.0)
-        received[header.stream, header.sequence] = (header, bytes(payload))
+        received[header.stream, header.source, header.sequence] = (header, bytes(payload))
+    header, payload = received[StreamKind.VIDEO, MediaSource.SCREEN, 0]
+    assert header.keyframe and payload == b"screen"
+    received = {(stream, sequence): value for (stream, source, sequence), value in received.items()
+                if source is MediaSource.CAMERA}
     header, payload = received[StreamKind.VIDEO, 0]
     assert header == MediaHeader(StreamKind.VIDEO, ada.user_id, 0, capture_us, Codec.JPEG, True)
     assert payload == video

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from protocol import PROTOCOL_VERSION
-from protocol.media import Codec, MediaHeader, StreamKind
+from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from qt_client.net.avatar import encode_avatar
 from qt_client.net.clock_offset import ClockOffsetEstimator
 from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
@@ -94,7 +94,8 @@ class MeetingClient:
         self._resume_wanted = False  # set when the control connection drops, on the network thread
         self._closing = False
         # itertools.count's next() is atomic under the GIL: audio and video threads may send at once.
-        self._sequences = {stream: itertools.count() for stream in StreamKind}
+        self._sequences = {(stream, source): itertools.count()
+                           for stream in StreamKind for source in MediaSource}
         self._push_queues: list[queue.SimpleQueue] = []
         self._media_queues: list[queue.Queue] = []
         # Restoring a session blocks on replies, so it runs here rather than on the network thread.
@@ -262,8 +263,8 @@ class MeetingClient:
     # -- media ---------------------------------------------------------------
 
     def send_media(self, stream: StreamKind, codec: Codec, payload: bytes, *, keyframe: bool = False,
-                   capture_us: int | None = None) -> int:
-        """Send one encoded frame to the room; returns its sequence number.
+                   capture_us: int | None = None, source: MediaSource = MediaSource.CAMERA) -> int:
+        """Send one encoded frame to the room; returns its sequence number (per stream and source).
 
         The payload is written gathered behind the header, never copied, when
         it is `bytes` (other buffers are copied when sent off the network thread).
@@ -276,10 +277,10 @@ class MeetingClient:
         if conn is None or user_id is None:
             raise NotConnectedError(f"no {stream.name.lower()} connection: log in first")
         # Taken only for a frame that goes out: a gap would look like a loss to the receivers.
-        sequence = next(self._sequences[stream]) & 0xFFFFFFFF
+        sequence = next(self._sequences[stream, source]) & 0xFFFFFFFF
         if capture_us is None:
             capture_us = self.server_clock_us()
-        conn.send_media(MediaHeader(stream, user_id, sequence, capture_us, codec, keyframe), payload)
+        conn.send_media(MediaHeader(stream, user_id, sequence, capture_us, codec, keyframe, source), payload)
         return sequence
 
     def run_every(self, interval: float, callback: Callable[[], None]) -> Timer:
