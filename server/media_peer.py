@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
-from protocol.media import StreamKind
+from protocol.framing import LENGTH
+from protocol.media import FLAG_SCREEN, MEDIA_HEADER, StreamKind
 from reactor.tcp_connection import TcpConnection
 from server.loop_stats import LoopStats
 
 if TYPE_CHECKING:
     from server.relay_route import RelayRoute
 
+# Where the media header starts in a relayed frame: after the length prefix and the kind byte.
+_HEADER_AT = LENGTH.size + 1
+# Sender id and flags of a media header, skipping the rest: all a waiting frame is keyed by.
+_SENDER_AND_FLAGS = struct.Struct("!xI13xB")
+assert _SENDER_AND_FLAGS.size == MEDIA_HEADER.size
+# At most this many frames in one gathered write (the kernel refuses more than IOV_MAX, 1024).
+_FLUSH_BATCH = 512
+
 
 class MediaPeer:
     """Per-receiver delivery rules, run on the connection's own loop.
 
-    Video is latest-wins: while the connection still has output queued, a
-    new frame waits in a one-frame slot, replacing (and counting as dropped)
-    any frame already waiting; the slot is flushed when output drains. So a
-    slow receiver skips frames and its memory stays at about two frames.
+    Video is latest-wins per (sender, source): while the connection still has
+    output queued, a new frame waits in `pending`, replacing (and counting as
+    dropped) only a waiting frame of the same sender and source; what waits
+    is flushed, in arrival order, when output drains. So a slow receiver skips
+    stale frames of each person, never a whole person or one of their two
+    streams, and its memory stays at about one frame per stream it receives.
     Audio goes out unless more than AUDIO_QUEUE_LIMIT bytes are queued.
     """
 
@@ -33,7 +45,8 @@ class MediaPeer:
         self.stats = stats
         # Published by the control loop when the participant joins or leaves.
         self.route: RelayRoute | None = None
-        self.pending: bytes | None = None
+        # (sender id, screen flag) -> the newest frame of that stream waiting for this receiver.
+        self.pending: dict[tuple[int, int], bytes] = {}
         self.frames_out = 0
         self.drops = 0
 
@@ -42,17 +55,13 @@ class MediaPeer:
         conn = self.conn
         if not conn.connected:
             return
-        if conn.output_bytes == 0:
+        # Frames still waiting go first, so that one sender's frames never overtake each other.
+        if conn.output_bytes == 0 and not self.pending:
             conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
         elif self.stream is StreamKind.VIDEO:
-            if self.pending is None:
-                conn.write_complete_callback = self._flush
-            else:
-                self.drops += 1
-                self.stats.drops += 1
-            self.pending = frame
+            self._hold(conn, frame)
         elif conn.output_bytes > self.AUDIO_QUEUE_LIMIT:
             self.drops += 1
             self.stats.drops += 1
@@ -61,10 +70,29 @@ class MediaPeer:
             self.frames_out += 1
             self.stats.frames_out += 1
 
+    def _hold(self, conn: TcpConnection, frame: bytes) -> None:
+        """Keep the frame until output drains, in place of an older one of its stream."""
+        sender, flags = _SENDER_AND_FLAGS.unpack_from(frame, _HEADER_AT)
+        key = (sender, flags & FLAG_SCREEN)
+        pending = self.pending
+        if not pending:
+            # Output is queued (else the frame would have gone out): its drain calls back.
+            conn.write_complete_callback = self._flush
+        elif pending.pop(key, None) is not None:
+            self.drops += 1
+            self.stats.drops += 1
+        pending[key] = frame
+
     def _flush(self, conn: TcpConnection) -> None:
         conn.write_complete_callback = None
-        pending, self.pending = self.pending, None
-        if pending is not None and conn.connected:
-            conn.send_in_loop(pending)
-            self.frames_out += 1
-            self.stats.frames_out += 1
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = {}
+        if not conn.connected:
+            return
+        frames = tuple(pending.values())
+        for start in range(0, len(frames), _FLUSH_BATCH):
+            conn.send_buffers(frames[start:start + _FLUSH_BATCH])
+        self.frames_out += len(frames)
+        self.stats.frames_out += len(frames)

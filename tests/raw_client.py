@@ -15,7 +15,7 @@ from typing import Any
 
 from protocol import PROTOCOL_VERSION
 from protocol.framing import FrameKind, encode_frame
-from protocol.media import MEDIA_HEADER, Codec, MediaHeader, StreamKind, parse_media_header
+from protocol.media import MEDIA_HEADER, Codec, MediaHeader, MediaSource, StreamKind, parse_media_header
 
 
 class ServerClosed(Exception):
@@ -145,10 +145,11 @@ class Participant:
         return conn
 
     def send_media(self, stream: StreamKind, payload: bytes, codec: Codec | None = None,
-                   keyframe: bool = False) -> MediaHeader:
+                   keyframe: bool = False, source: MediaSource = MediaSource.CAMERA) -> MediaHeader:
         self.sequence += 1
         header = MediaHeader(stream, self.user_id, self.sequence, int(time.time() * 1e6),
-                             codec or (Codec.OPUS if stream is StreamKind.AUDIO else Codec.JPEG), keyframe)
+                             codec or (Codec.OPUS if stream is StreamKind.AUDIO else Codec.JPEG),
+                             keyframe, source)
         conn = self.audio if stream is StreamKind.AUDIO else self.video
         conn.send_raw(encode_frame(FrameKind.MEDIA, header.pack() + payload))
         return header

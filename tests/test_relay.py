@@ -5,15 +5,12 @@ import threading
 import time
 
 from protocol.framing import FrameKind, encode_frame
-from protocol.media import Codec, MediaHeader, StreamKind
+from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from tests.conftest import call_in_loop, wait_until
 from tests.raw_client import Participant, RawConnection, room_of
 
 VIDEO, AUDIO = StreamKind.VIDEO, StreamKind.AUDIO
-
-
-
-
+CAMERA, SCREEN = MediaSource.CAMERA, MediaSource.SCREEN
 
 
 def test_every_frame_reaches_every_other_member_intact(sqlite_meeting_server):
@@ -106,6 +103,47 @@ def test_a_receiver_that_never_reads_neither_slows_the_others_nor_grows_memory(s
     # At most the frame the kernel half took plus one waiting: latest-wins.
     assert queued <= 2 * (len(frame) + 64)
     assert call_in_loop(server.loop, server.stats)["drops"] >= peer.drops
+
+
+def test_a_slow_receiver_skips_stale_frames_of_each_person_never_a_whole_person(sqlite_meeting_server):
+    server = sqlite_meeting_server
+    alice, bob, slow = room_of(server, "alice", "bob", "slow")
+    peer = call_in_loop(server.loop, lambda: server.service.sessions_by_user[slow.user_id]).video
+    streams = [(alice, CAMERA), (alice, SCREEN), (bob, CAMERA)]
+    frame = os.urandom(64 * 1024)
+    sent: dict[tuple[int, MediaSource], list[int]] = {(p.user_id, s): [] for p, s in streams}
+
+    def send_round(payload: bytes) -> None:
+        for person, source in streams:
+            sent[person.user_id, source].append(person.send_media(VIDEO, payload, source=source).sequence)
+
+    # `slow` reads nothing until its socket buffers are full and the server holds frames back.
+    for _ in range(400):
+        send_round(frame)
+        if call_in_loop(peer.conn.loop, lambda: len(peer.pending)) == len(streams):
+            break
+    else:
+        raise AssertionError("the server never had to hold frames back for the slow receiver")
+    for _ in range(5):
+        send_round(frame)
+    send_round(b"the newest")
+    total = sum(len(sequences) for sequences in sent.values())
+    assert wait_until(lambda: call_in_loop(server.loop, server.stats)["frames_in"] == total)
+
+    newest: dict[tuple[int, MediaSource], tuple[int, bytes]] = {}
+    received: dict[tuple[int, MediaSource], list[int]] = {key: [] for key in sent}
+    while len(newest) < len(streams):
+        header, payload = slow.read_media(VIDEO)
+        key = header.sender_id, header.source
+        received[key].append(header.sequence)
+        if payload == b"the newest":
+            newest[key] = header.sequence, payload
+    for key, sequences in sent.items():
+        assert newest[key][0] == sequences[-1]  # the newest frame of every person and source
+        assert received[key] == sorted(received[key])  # in order within each stream
+        assert set(received[key]) <= set(sequences)
+    assert sum(map(len, received.values())) < total and peer.drops > 0  # stale ones were skipped
+    assert slow.video.nothing_arrives()
 
 
 def test_audio_to_a_stalled_receiver_is_a_short_bounded_queue(sqlite_meeting_server):
