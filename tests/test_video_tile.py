@@ -1,10 +1,10 @@
-"""VideoTile: what a participant's tile looks like as video arrives, stops, and they speak."""
+"""VideoTile: what a participant's tile looks like as video arrives, stops, they speak, mute or present."""
 
 from __future__ import annotations
 
 import os
 
-from PyQt5.QtCore import QPoint, Qt
+from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QPoint, Qt
 from PyQt5.QtGui import QColor, QImage, QPixmap
 
 from qt_client.ui.video_tile import VideoTile
@@ -123,3 +123,108 @@ def test_level_meter_and_name(qtbot):
     assert tile.meter.level == -12.0
     tile.set_name("Countess")
     assert tile.name_label.text() == "Countess" and tile.name == "Countess"
+
+
+def double_click(qtbot, widget) -> None:
+    """What a real double click delivers: press, release, double-click press, release."""
+    pos = QPoint(20, 20)
+    qtbot.mousePress(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseDClick(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
+
+
+def test_double_click_is_one_click_and_one_double_click(qtbot):
+    tile = make_tile(qtbot)
+    clicks, doubles = [], []
+    tile.clicked.connect(lambda: clicks.append(1))
+    tile.double_clicked.connect(lambda: doubles.append(1))
+    double_click(qtbot, tile.video)
+    assert (len(clicks), len(doubles)) == (1, 1)
+
+
+def test_mic_muted_icon_shows_only_while_muted(qtbot):
+    tile = make_tile(qtbot)
+    icon = tile.mic_muted_icon
+    assert not icon.isVisible()
+    tile.set_microphone_muted(True)
+    assert icon.isVisible() and tile.microphone_muted
+    assert tile.rect().contains(icon.geometry()) and icon.width() >= 12
+    red = count_colour(icon.grab().toImage(), QColor("#e53935"))
+    assert red > 10
+    tile.set_microphone_muted(False)
+    assert not icon.isVisible() and not tile.microphone_muted
+
+
+def test_avatar_bytes_show_while_camera_is_off(qtbot):
+    image = QImage(64, 64, QImage.Format_RGB32)
+    image.fill(QColor("cyan"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    tile = make_tile(qtbot)
+    tile.show_image(solid("red"))
+    tile.set_avatar(bytes(data))
+    assert video_centre(tile) == QColor("red")  # the camera is on: the video, not the avatar
+    tile.set_camera_off(True)
+    assert video_centre(tile) == QColor("cyan")
+    tile.set_avatar(b"not an image")
+    assert video_centre(tile) not in (QColor("cyan"), QColor("#111111"))  # initials on their colour
+
+
+def test_presenting_badge(qtbot):
+    tile = make_tile(qtbot)
+    badge = tile.presenting_label
+    assert not badge.isVisible()
+    tile.set_presenting(True)
+    assert badge.isVisible() and badge.text() == "Presenting"
+    tile.set_presenting(False)
+    assert not badge.isVisible()
+
+
+def badge_colour(label) -> QColor:
+    image = label.grab().toImage()
+    return image.pixelColor(2, image.height() // 2)
+
+
+def test_quality_shows_fps_coloured_by_drops_and_never_on_own_tile(qtbot):
+    tile = make_tile(qtbot)
+    label = tile.quality_label
+    assert not label.isVisible()  # nothing measured yet
+    tile.set_quality(15.2, 0)
+    assert label.isVisible() and label.text() == "15 fps"
+    assert badge_colour(label) == QColor("#43a047")
+    tile.set_quality(14.0, 1)
+    assert badge_colour(label) == QColor("#ffb300")
+    tile.set_quality(8.0, 4)
+    assert badge_colour(label) == QColor("#e53935")
+    tile.set_camera_off(True)
+    assert not label.isVisible()  # no video, no video quality
+    tile.set_camera_off(False)
+    assert label.isVisible()
+    tile.set_local(True)
+    tile.set_quality(30.0, 0)
+    assert not label.isVisible()
+
+
+def test_name_is_plain_text(qtbot):
+    tile = make_tile(qtbot)
+    tile.set_name("<b>eve</b>")
+    assert tile.name_label.textFormat() == Qt.PlainText and tile.name_label.text() == "<b>eve</b>"
+
+
+def test_displayed_size_is_the_drawn_picture(qtbot):
+    tile = make_tile(qtbot)
+    area = tile.video.size()
+    assert tile.displayed_size() == area  # before any frame: the whole area
+    tile.show_image(solid("red", 640, 480))
+    size = tile.displayed_size()
+    assert size.height() == area.height() or size.width() == area.width()
+    assert abs(size.width() / size.height() - 4 / 3) < 0.05
+    image = tile.video.grab().toImage()
+    middle = image.height() // 2
+    red_columns = [x for x in range(image.width()) if image.pixelColor(x, middle) == QColor("red")]
+    assert abs(len(red_columns) - size.width()) <= 1
+    tile.resize(640, 520)
+    qtbot.waitUntil(lambda: tile.displayed_size().width() > size.width() * 1.5, timeout=2000)
