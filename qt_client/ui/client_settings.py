@@ -8,6 +8,8 @@ from qt_client.media.face_effect import MODES as FACE_EFFECTS
 
 CODECS = ("h264", "jpeg", "vp8")
 SIZES = ("320x240", "640x480", "800x600", "960x540", "1280x720")
+SCREEN_SIZES = ("960x540", "1280x720", "1600x900", "1920x1080", "native")  # a shared screen is sent no larger
+SCREEN_FPS_RANGE = (5, 10)  # slides and code need few pictures a second; each is large
 
 
 class ClientSettings:
@@ -68,8 +70,9 @@ class ClientSettings:
 
     @property
     def microphone(self) -> str:
-        """"default", a device name, "tone" (synthetic) or "none"."""
-        return self._str("microphone", "default")
+        """"default" (the system's), a device name, "tone", "silence" or "wav:PATH"."""
+        value = self._str("microphone", "default")
+        return "silence" if value == "none" else value  # "none" was what older versions called silence
 
     @microphone.setter
     def microphone(self, value: str) -> None:
@@ -128,3 +131,24 @@ class ClientSettings:
         if value not in FACE_EFFECTS:
             raise ValueError(f"unknown face effect {value!r}; expected one of {FACE_EFFECTS}")
         self._qs.setValue("face_effect", value)
+
+    @property
+    def screen_max_size(self) -> str:
+        """The largest size a shared screen is sent at ("1920x1080", ...), or "native"."""
+        value = self._str("screen_max_size", "1920x1080")
+        return value if value in SCREEN_SIZES else "1920x1080"
+
+    @screen_max_size.setter
+    def screen_max_size(self, value: str) -> None:
+        if value not in SCREEN_SIZES:
+            raise ValueError(f"unknown screen size {value!r}; expected one of {SCREEN_SIZES}")
+        self._qs.setValue("screen_max_size", value)
+
+    @property
+    def screen_fps(self) -> int:
+        low, high = SCREEN_FPS_RANGE
+        return min(high, max(low, self._int("screen_fps", low)))
+
+    @screen_fps.setter
+    def screen_fps(self, value: int) -> None:
+        self._qs.setValue("screen_fps", int(value))
