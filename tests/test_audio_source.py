@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qt_client.media.audio_source import SilenceSource, ToneSource, WavSource
+from qt_client.media.audio_source import SilenceSource, ToneSource, WavSource, synthetic_source
 
 DATA = Path(__file__).parent / "data"
 
@@ -157,3 +157,14 @@ def test_bad_parameters_are_rejected() -> None:
         ToneSource(16000, amplitude=1.5)
     with pytest.raises(ValueError, match="20 ms"):
         SilenceSource(11025)
+
+
+def test_microphone_settings_name_their_synthetic_sources(tmp_path: Path) -> None:
+    clip = write_wav(tmp_path / "clip.wav", tone(16000, 440.0, 0.1), 16000)
+    assert isinstance(synthetic_source("tone", 48000), ToneSource)
+    assert isinstance(synthetic_source("silence", 48000), SilenceSource)
+    wav = synthetic_source(f"wav:{clip}", 48000)
+    assert isinstance(wav, WavSource) and wav.sample_rate == 48000
+    assert synthetic_source("default", 48000) is None and synthetic_source("USB Mic", 48000) is None
+    with pytest.raises(FileNotFoundError, match="no WAV file"):
+        synthetic_source(f"wav:{tmp_path / 'gone.wav'}", 48000)

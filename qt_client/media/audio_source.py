@@ -15,6 +15,7 @@ import numpy as np
 
 FRAMES_PER_SECOND = 50  # 20 ms frames everywhere in the audio path
 FULL_SCALE = 32767
+WAV_PREFIX = "wav:"  # a microphone setting "wav:/path/clip.wav" plays that file
 
 
 def check_frame(frame: np.ndarray, frame_samples: int, name: str = "frame") -> None:
@@ -97,6 +98,20 @@ class WavSource(AudioSource):
         frame[:len(chunk)] = chunk
         self._position += n
         return frame
+
+
+def synthetic_source(microphone: str, sample_rate: int) -> AudioSource | None:
+    """The device-free source a microphone setting names ("tone", "silence", "wav:PATH"), else None.
+
+    Raises FileNotFoundError or ValueError for a WAV file that cannot be played.
+    """
+    if microphone == "tone":
+        return ToneSource(sample_rate)
+    if microphone == "silence":
+        return SilenceSource(sample_rate)
+    if microphone.startswith(WAV_PREFIX):
+        return WavSource(microphone[len(WAV_PREFIX):], sample_rate)
+    return None
 
 
 def _load_wav(path: Path) -> tuple[np.ndarray, int]:
