@@ -221,11 +221,14 @@ class StorageContract:
         storage.add_chat_message("r2", bob.id, "wrong room", 102.0)
         storage.add_chat_message("r1", alice.id, "x'); DROP TABLE chat_messages;--", 103.0)
         chat = storage.recent_chat("r1")
-        assert [(c.username, c.text, c.sent_at) for c in chat] == [
-            ("alice", "hi", 100.0),
-            ("bob 🎸", "hello 👋", 101.5),
-            ("alice", "x'); DROP TABLE chat_messages;--", 103.0),
+        assert [(c.username, c.display_name, c.text, c.sent_at) for c in chat] == [
+            ("alice", "Alice", "hi", 100.0),
+            ("bob 🎸", "Bob", "hello 👋", 101.5),
+            ("alice", "Alice", "x'); DROP TABLE chat_messages;--", 103.0),
         ]
+        # History shows who wrote a line by the name they have now.
+        storage.update_profile(bob.id, display_name="Bobby 🎸")
+        assert [c.display_name for c in storage.recent_chat("r1")] == ["Alice", "Bobby 🎸", "Alice"]
         assert {c.room_id for c in chat} == {"r1"}
         assert [c.user_id for c in chat] == [alice.id, bob.id, alice.id]
 

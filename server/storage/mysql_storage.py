@@ -191,11 +191,12 @@ class MysqlStorage(Storage):
         check_chat_limit(limit)
         rows = self._run("read chat history", lambda cursor: _fetch_all(
             cursor,
-            "SELECT c.room_id, c.user_id, u.username, c.text, c.sent_at"
+            "SELECT c.room_id, c.user_id, u.username, u.display_name, c.text, c.sent_at"
             " FROM chat_messages AS c JOIN users AS u ON u.id = c.user_id"
             " WHERE c.room_id = %s ORDER BY c.sent_at DESC, c.id DESC LIMIT %s", (room_id, limit)))
-        return [ChatRecord(room.decode("utf-8"), user_id, username.decode("utf-8"), text, sent_at)
-                for room, user_id, username, text, sent_at in reversed(rows)]
+        return [ChatRecord(room.decode("utf-8"), user_id, username.decode("utf-8"), display_name, text,
+                           sent_at)
+                for room, user_id, username, display_name, text, sent_at in reversed(rows)]
 
     # -- housekeeping -------------------------------------------------------
 

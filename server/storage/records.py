@@ -31,5 +31,6 @@ class ChatRecord:
     room_id: str
     user_id: int
     username: str
+    display_name: str  # the sender's name now, not when the line was written
     text: str
     sent_at: float

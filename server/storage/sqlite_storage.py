@@ -146,7 +146,7 @@ class SqliteStorage(Storage):
         check_chat_limit(limit)
         with self._errors("read chat history"):
             rows = self._connections.get().execute(
-                "SELECT c.room_id, c.user_id, u.username, c.text, c.sent_at"
+                "SELECT c.room_id, c.user_id, u.username, u.display_name, c.text, c.sent_at"
                 " FROM chat_messages AS c JOIN users AS u ON u.id = c.user_id"
                 " WHERE c.room_id = ? ORDER BY c.sent_at DESC, c.id DESC LIMIT ?",
                 (room_id, limit)).fetchall()
