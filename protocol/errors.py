@@ -25,6 +25,7 @@ class ErrorCode:
     ALREADY_IN_ROOM = "ALREADY_IN_ROOM"
     NOT_IN_ROOM = "NOT_IN_ROOM"
     AVATAR_TOO_LARGE = "AVATAR_TOO_LARGE"
+    BAD_AVATAR = "BAD_AVATAR"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
@@ -50,7 +51,8 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.ROOM_FULL: "The room is full.",
     ErrorCode.ALREADY_IN_ROOM: "You are already in a room: leave it first.",
     ErrorCode.NOT_IN_ROOM: "You are not in a room.",
-    ErrorCode.AVATAR_TOO_LARGE: "The avatar image is too large (64 KiB at most).",
+    ErrorCode.AVATAR_TOO_LARGE: "The avatar image is too large (256 KiB at most).",
+    ErrorCode.BAD_AVATAR: "The avatar must be a PNG or JPEG image.",
     ErrorCode.DATABASE_UNAVAILABLE: "The server's database is unavailable right now: try again shortly.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle the request.",
 }

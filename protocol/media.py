@@ -29,6 +29,10 @@ class MediaSource(enum.IntEnum):
     SCREEN = 1
 
 
+# How control messages (`request_keyframe`, `keyframe_request`) name a source.
+SOURCE_NAMES: dict[str, MediaSource] = {"camera": MediaSource.CAMERA, "screen": MediaSource.SCREEN}
+
+
 FLAG_KEYFRAME = 0x01
 FLAG_SCREEN = 0x02  # the frame belongs to the sender's screen share, not the camera
 

@@ -8,6 +8,7 @@ Pushes from the server carry a `type` and no `id`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from typing import Any
@@ -18,7 +19,11 @@ from protocol.framing import FrameKind, encode_frame
 NAME_MAX = 32
 PASSWORD_MIN, PASSWORD_MAX = 6, 128
 TEXT_MAX = 2000
-AVATAR_MAX_BYTES = 64 * 1024
+AVATAR_MAX_BYTES = 256 * 1024
+# A member's media state (`set_media_state`) until they say otherwise: live, as load bots are.
+MEDIA_STATE_DEFAULTS: dict[str, bool] = {"microphone": True, "camera": True, "screen": False}
+# What an avatar must start with: PNG's signature or JPEG's start-of-image marker.
+AVATAR_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 # Requests on the control connection: field name -> (type, required).
 REQUESTS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
@@ -35,10 +40,21 @@ REQUESTS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "chat": {"text": (str, True)},
     "heartbeat": {},
     "time_sync": {"client_time": ((int, float), True)},
-    "request_keyframe": {"user_id": (int, True)},
+    "request_keyframe": {"user_id": (int, True), "source": (str, False)},
+    "set_media_state": {"microphone": (bool, False), "camera": (bool, False), "screen": (bool, False)},
+    "get_avatar": {"user_id": (int, True)},
     # The first and only request on an audio or video connection.
     "media_hello": {"token": (str, True), "stream": (str, True)},
 }
+
+
+def avatar_hash(avatar: bytes | None) -> str:
+    """What member entries carry instead of the image: it changes when the image does."""
+    return hashlib.sha256(avatar).hexdigest()[:16] if avatar else ""
+
+
+def is_avatar_image(data: bytes) -> bool:
+    return data.startswith(AVATAR_MAGIC)
 
 
 def encode_message(message: dict[str, Any]) -> bytes:

@@ -9,7 +9,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
-from protocol.messages import AVATAR_MAX_BYTES, check_password, check_text, check_username
+from protocol.messages import (
+    AVATAR_MAX_BYTES,
+    check_password,
+    check_text,
+    check_username,
+    is_avatar_image,
+)
 from server.login_rate_limiter import LoginRateLimiter
 from server.passwords import hash_password, verify_password
 from server.session import ControlClient
@@ -131,15 +137,33 @@ class AccountRequests:
                 self.service.fail_storage(client, request_id, error)
                 return
             if not session.ended:
-                session.user = user
-                if session.room is not None:
+                before = session.member_json()
+                session.set_user(user)
+                if session.room is not None and session.member_json() != before:
+                    # A new name or avatar: the others' member lists show it.
                     self.service.room_requests.push_members(session.room)
             self.service.reply(client, request_id, {"user": profile_json(user)})
 
         self.service.run_db(lambda storage: storage.update_profile(session.user_id, **changes), (), done)
 
+    def get_avatar(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        """Your own avatar or a room member's, from the session (loaded at login, kept current
+        by update_profile): no database read."""
+        session = client.session
+        user_id = fields["user_id"]
+        room = session.room
+        target = session if user_id == session.user_id else room.members.get(user_id) if room else None
+        if target is None:
+            raise ProtocolError(ErrorCode.NOT_IN_ROOM,
+                                "You can see the avatars of the people in your room only.")
+        avatar = target.user.avatar
+        self.service.reply(client, request_id, {
+            "user_id": user_id, "avatar": base64.b64encode(avatar).decode() if avatar else "",
+            "avatar_hash": target.avatar_hash})
+
 
 def _decode_avatar(text: str) -> bytes:
+    """The image bytes of an uploaded avatar; b"" (no avatar) for ""."""
     # Checked before decoding, so that a huge string costs nothing more.
     if len(text) > (AVATAR_MAX_BYTES * 4) // 3 + 4:
         raise ProtocolError(ErrorCode.AVATAR_TOO_LARGE)
@@ -149,4 +173,7 @@ def _decode_avatar(text: str) -> bytes:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "The avatar is not valid base64.") from None
     if len(avatar) > AVATAR_MAX_BYTES:
         raise ProtocolError(ErrorCode.AVATAR_TOO_LARGE)
+    # Everyone in a room is sent this image: only the formats every client can show.
+    if avatar and not is_avatar_image(avatar):
+        raise ProtocolError(ErrorCode.BAD_AVATAR)
     return avatar

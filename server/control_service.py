@@ -77,9 +77,12 @@ class ControlService:
             "list_rooms": self.room_requests.list_rooms,
             "chat": self.room_requests.chat,
             "request_keyframe": self.room_requests.request_keyframe,
+            "set_media_state": self.room_requests.set_media_state,
+            "get_avatar": self.accounts.get_avatar,
         }
-        self._needs_session = {"logout", "get_profile", "update_profile", "create_room", "join_room",
-                               "leave_room", "list_rooms", "chat", "request_keyframe"}
+        self._needs_session = {"logout", "get_profile", "update_profile", "get_avatar", "create_room",
+                               "join_room", "leave_room", "list_rooms", "chat", "request_keyframe",
+                               "set_media_state"}
 
     # -- control connections ---------------------------------------------
 

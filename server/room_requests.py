@@ -1,4 +1,4 @@
-"""create, join, leave and list rooms; chat; key-frame requests."""
+"""create, join, leave and list rooms; chat; key-frame requests; members' media state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
+from protocol.media import SOURCE_NAMES
 from protocol.messages import check_text
 from server.passwords import hash_password, verify_password
 from server.room import CHAT_HISTORY, Room
@@ -27,8 +28,10 @@ TITLE_MAX = 100
 MEMBERS_PUSH_DELAY = 0.05
 
 
-def chat_json(room_id: str, user_id: int, username: str, text: str, sent_at: float) -> dict[str, Any]:
-    return {"room_id": room_id, "user_id": user_id, "username": username, "text": text, "sent_at": sent_at}
+def chat_json(room_id: str, user_id: int, username: str, display_name: str, text: str,
+              sent_at: float) -> dict[str, Any]:
+    return {"room_id": room_id, "user_id": user_id, "username": username, "display_name": display_name,
+            "text": text, "sent_at": sent_at}
 
 
 def _create_room(storage: Storage, room_id: str, owner_id: int, title: str, password: str | None,
@@ -114,8 +117,8 @@ class RoomRequests:
 
     def _room_from(self, record: RoomRecord, chat: list[ChatRecord]) -> Room:
         room = Room(record.room_id, record.title, record.owner_id, record.password_hash, record.persistent)
-        room.recent_chat = deque((chat_json(c.room_id, c.user_id, c.username, c.text, c.sent_at)
-                                  for c in chat), maxlen=CHAT_HISTORY)
+        room.recent_chat = deque((chat_json(c.room_id, c.user_id, c.username, c.display_name, c.text,
+                                            c.sent_at) for c in chat), maxlen=CHAT_HISTORY)
         return room
 
     def _check_and_admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
@@ -230,7 +233,8 @@ class RoomRequests:
         text = fields["text"]
         check_text(text, "text")
         sent_at = time.time()
-        message = chat_json(room.room_id, session.user_id, session.user.username, text, sent_at)
+        message = chat_json(room.room_id, session.user_id, session.user.username, session.user.display_name,
+                            text, sent_at)
         room.recent_chat.append(message)
         self.service.reply(client, request_id, {"sent_at": sent_at})
         self.service.broadcast((member.control for member in room.members.values()),
@@ -242,12 +246,28 @@ class RoomRequests:
 
     def request_keyframe(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
+        source = fields.get("source", "camera")
+        if source not in SOURCE_NAMES:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "'source' is \"camera\" or \"screen\".")
         room = session.room
         target = room.members.get(fields["user_id"]) if room is not None else None
         if target is None:
             raise ProtocolError(ErrorCode.NOT_IN_ROOM, "That participant is not in your room.")
-        self.service.send(target.control, {"type": "keyframe_request", "from_user_id": session.user_id})
+        self.service.send(target.control, {"type": "keyframe_request", "from_user_id": session.user_id,
+                                           "source": source})
         self.service.reply(client, request_id)
+
+    # -- what members send ----------------------------------------------------
+
+    def set_media_state(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        """Remembered outside a room too: a client may mute before it joins."""
+        session = client.session
+        state = {**session.media_state, **fields}
+        changed = state != session.media_state
+        session.media_state = state
+        self.service.reply(client, request_id, dict(state))
+        if changed and session.room is not None:
+            self.push_members(session.room)
 
 
 def _log_chat_failure(result: None, error: BaseException | None) -> None:

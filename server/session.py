@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from protocol.media import StreamKind
+from protocol.messages import MEDIA_STATE_DEFAULTS, avatar_hash
 from reactor.tcp_connection import TcpConnection
 from server.media_peer import MediaPeer
 from server.storage.records import UserRecord
@@ -39,6 +40,13 @@ class Session:
     room: Room | None = None
     room_password: str | None = None
     ended: bool = False
+    # What the participant says it is sending (`set_media_state`).
+    media_state: dict[str, bool] = field(default_factory=lambda: dict(MEDIA_STATE_DEFAULTS))
+    # Of the user's avatar: member lists go to everyone on every change, the image does not.
+    avatar_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.avatar_hash = avatar_hash(self.user.avatar)
 
     @property
     def user_id(self) -> int:
@@ -53,6 +61,11 @@ class Session:
         else:
             self.video = peer
 
+    def set_user(self, user: UserRecord) -> None:
+        """The account as the database now has it (after a profile change)."""
+        self.user = user
+        self.avatar_hash = avatar_hash(user.avatar)
+
     def member_json(self) -> dict:
         return {"user_id": self.user.id, "username": self.user.username,
-                "display_name": self.user.display_name}
+                "display_name": self.user.display_name, "avatar": self.avatar_hash, **self.media_state}

@@ -1,10 +1,18 @@
 """Accounts end to end: register, log in, profiles, one session per account."""
 
 import base64
+import hashlib
 import threading
 
 from protocol import PROTOCOL_VERSION
 from tests.raw_client import Participant, RawConnection
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # the signature, then anything
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def _hello(server) -> RawConnection:
@@ -89,20 +97,63 @@ def test_repeated_wrong_passwords_are_rate_limited(meeting_server):
 
 def test_profile_update_with_avatar_is_seen_by_others(meeting_server):
     alice = Participant(meeting_server, "alice")
-    avatar = bytes(range(256)) * 10
     user = alice.control.ok("update_profile", display_name="Alice A.", signature="hi there",
-                            avatar=base64.b64encode(avatar).decode())["user"]
+                            avatar=_b64(PNG))["user"]
     assert (user["display_name"], user["signature"]) == ("Alice A.", "hi there")
-    assert base64.b64decode(user["avatar"]) == avatar
+    assert base64.b64decode(user["avatar"]) == PNG
     bob = Participant(meeting_server, "bob")
     seen = bob.control.ok("get_profile", username="alice")["user"]
     assert seen == user
     assert bob.control.error_code("get_profile", username="nobody") == "UNKNOWN_USER"
-    too_big = base64.b64encode(bytes(70_000)).decode()
-    assert alice.control.error_code("update_profile", avatar=too_big) == "AVATAR_TOO_LARGE"
+    largest = b"\x89PNG\r\n\x1a\n" + bytes(256 * 1024 - 8)
+    stored = alice.control.ok("update_profile", avatar=_b64(largest))["user"]["avatar"]
+    assert base64.b64decode(stored) == largest
+    assert alice.control.error_code("update_profile", avatar=_b64(largest + b"!")) == "AVATAR_TOO_LARGE"
     assert alice.control.error_code("update_profile", avatar="not base64!") == "BAD_REQUEST"
+    for not_an_image in (b"GIF89a" + bytes(100), b"<svg onload='x'/>", bytes(100)):
+        answer = alice.control.request("update_profile", avatar=_b64(not_an_image))
+        assert answer["error"] == {"code": "BAD_AVATAR", "message": "The avatar must be a PNG or JPEG image."}
+    assert base64.b64decode(alice.control.ok("update_profile", avatar=_b64(JPEG))["user"]["avatar"]) == JPEG
+    assert alice.control.ok("update_profile", avatar="")["user"]["avatar"] == ""  # "" removes it
     alice.close()
     bob.close()
+
+
+def _member_in_push(conn: RawConnection, user_id: int, **wanted) -> dict:
+    """The member entry of `user_id` in the first members push that shows it as wanted."""
+    while True:
+        entry = next(m for m in conn.wait_push("members")["members"] if m["user_id"] == user_id)
+        if all(entry[key] == value for key, value in wanted.items()):
+            return entry
+
+
+def test_room_members_see_avatar_hashes_and_fetch_avatars(meeting_server):
+    alice, bob, outsider = (Participant(meeting_server, name) for name in ("alice", "bob", "outsider"))
+    room_id = alice.control.ok("create_room")["room"]["room_id"]
+    bob.control.ok("join_room", room_id=room_id)
+    alice.control.ok("update_profile", avatar=_b64(PNG), display_name="Alice A.")
+    digest = hashlib.sha256(PNG).hexdigest()[:16]
+    seen = _member_in_push(bob.control, alice.user_id, avatar=digest)  # the hash, never the image
+    assert seen["display_name"] == "Alice A."
+    fetched = bob.control.ok("get_avatar", user_id=alice.user_id)
+    assert fetched == {"user_id": alice.user_id, "avatar": _b64(PNG), "avatar_hash": digest}
+    assert bob.control.ok("get_avatar", user_id=bob.user_id) == {"user_id": bob.user_id, "avatar": "",
+                                                                 "avatar_hash": ""}
+    answer = outsider.control.request("get_avatar", user_id=alice.user_id)
+    assert answer["error"]["code"] == "NOT_IN_ROOM" and "your room" in answer["error"]["message"]
+    assert outsider.control.ok("get_avatar", user_id=outsider.user_id)["avatar"] == ""
+
+    # A new signature is not in member lists: nobody is told.
+    bob.control.pushes.clear()
+    alice.control.ok("update_profile", signature="new signature")
+    assert bob.control.nothing_arrives(0.3)
+    alice.control.ok("update_profile", avatar="")
+    assert _member_in_push(bob.control, alice.user_id)["avatar"] == ""
+    assert bob.control.ok("get_avatar", user_id=alice.user_id)["avatar"] == ""
+    bob.control.ok("leave_room")
+    assert bob.control.error_code("get_avatar", user_id=alice.user_id) == "NOT_IN_ROOM"
+    for p in (alice, bob, outsider):
+        p.close()
 
 
 def test_a_second_login_ends_the_first_which_is_told_why(meeting_server):

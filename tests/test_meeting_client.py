@@ -18,6 +18,7 @@ from qt_client.net import ClientTimeout, MeetingClient, NotConnectedError, Serve
 from tests.conftest import free_base_port, running_meeting_server, wait_until
 
 PASSWORD = "correct horse"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value: base64 must round-trip them all
 
 
 class Recorder:
@@ -82,16 +83,19 @@ def test_register_login_profile_and_avatar(make_client: Any) -> None:
     assert ada.username == "ada"
     assert ada.get_profile()["display_name"] == "Ada L."
 
-    avatar = bytes(range(256)) * 40  # 10 KiB of every byte value: base64 must round-trip them all
-    profile = ada.update_profile(signature="analytical engines", avatar=avatar)
+    profile = ada.update_profile(signature="analytical engines", avatar=PNG)
     assert profile["signature"] == "analytical engines" and profile["display_name"] == "Ada L."
     with pytest.raises(ServerError) as too_large:
-        ada.update_profile(avatar=b"x" * (64 * 1024 + 1))
+        ada.update_profile(avatar=PNG + bytes(256 * 1024))
     assert too_large.value.code == "AVATAR_TOO_LARGE"
+    with pytest.raises(ServerError) as not_an_image:
+        ada.update_profile(avatar=b"GIF89a" + bytes(64))
+    assert not_an_image.value.code == "BAD_AVATAR" and "PNG or JPEG" in not_an_image.value.message
+    assert ada.get_avatar(user_id) == PNG
 
     bob = make_client("bob")
     seen_by_bob = bob.get_profile("ada")
-    assert decode_avatar(seen_by_bob) == avatar
+    assert decode_avatar(seen_by_bob) == PNG
     assert seen_by_bob["signature"] == "analytical engines"
     assert decode_avatar(ada.update_profile(avatar=b"")) == b""
 
@@ -186,7 +190,36 @@ def test_request_keyframe_reaches_the_member_asked(make_client: Any) -> None:
     ada_events = Recorder(ada)
     bob.join_room(ada.create_room()["room"]["room_id"])
     bob.request_keyframe(ada.user_id)
-    assert ada_events.next_push("keyframe_request")["from_user_id"] == bob.user_id
+    asked = ada_events.next_push("keyframe_request")
+    assert (asked["from_user_id"], asked["source"]) == (bob.user_id, "camera")
+    bob.request_keyframe(ada.user_id, MediaSource.SCREEN)
+    assert ada_events.next_push("keyframe_request")["source"] == "screen"
+
+
+def test_members_see_media_state_and_avatars(make_client: Any) -> None:
+    ada, bob = make_client("ada"), make_client("bob")
+    bob_events = Recorder(bob)
+    assert ada.set_media_state(camera=False) == {"microphone": True, "camera": False, "screen": False}
+    room_id = ada.create_room()["room"]["room_id"]
+    bob.join_room(room_id)
+    ada_as_seen = {m["user_id"]: m for m in bob.members}[ada.user_id]
+    assert (ada_as_seen["microphone"], ada_as_seen["camera"], ada_as_seen["screen"]) == (True, False, False)
+    assert ada_as_seen["avatar"] == ""
+
+    ada.set_media_state(microphone=False, screen=True)
+    ada.update_profile(avatar=PNG)
+
+    def ada_muted_sharing_with_avatar(push: dict[str, Any]) -> bool:
+        entry = {m["user_id"]: m for m in push["members"]}[ada.user_id]
+        return (not entry["microphone"] and entry["screen"] and entry["avatar"] != "")
+
+    bob_events.next_push("members", room_id=room_id, where=ada_muted_sharing_with_avatar)
+    assert bob.get_avatar(ada.user_id) == PNG
+    assert ada.media_state == {"microphone": False, "camera": False, "screen": True}
+    carol = make_client("carol")
+    with pytest.raises(ServerError) as outsider:
+        carol.get_avatar(ada.user_id)
+    assert outsider.value.code == "NOT_IN_ROOM"
 
 
 def test_second_login_ends_the_first_session_for_good(make_client: Any) -> None:
@@ -305,6 +338,7 @@ def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
                 client.register(name, PASSWORD)
                 client.login(name, PASSWORD)
             kept = ada.create_room(title="weekly", password="pw1234", persistent=True)["room"]
+            ada.set_media_state(microphone=False)  # muted: still shown muted after the restart
             bob.create_room(title="ad hoc")  # not persistent: gone with the server
             old_ada_id = ada.user_id
         assert wait_until(lambda: "reconnecting" in ada_events.states, 3.0), ada_events.states
@@ -316,7 +350,7 @@ def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
             assert ada_events.states[-3:] == ["reconnecting", "reconnected", "rejoined"]
             assert ada.connected and ada.user_id == old_ada_id
             assert ada.room is not None and ada.room["room_id"] == kept["room_id"]
-            assert [m["username"] for m in ada.members] == ["ada"]
+            assert [(m["username"], m["microphone"]) for m in ada.members] == [("ada", False)]
             ada.chat("back again")
             assert ada_events.next_push("chat")["text"] == "back again"
 

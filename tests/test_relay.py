@@ -4,6 +4,8 @@ import os
 import threading
 import time
 
+import pytest
+
 from protocol.framing import FrameKind, encode_frame
 from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from tests.conftest import call_in_loop, wait_until
@@ -162,6 +164,14 @@ def test_audio_to_a_stalled_receiver_is_a_short_bounded_queue(sqlite_meeting_ser
 def test_a_key_frame_request_reaches_the_sender(sqlite_meeting_server):
     alice, bob = room_of(sqlite_meeting_server, "alice", "bob")
     bob.control.ok("request_keyframe", user_id=alice.user_id)
-    assert alice.control.wait_push("keyframe_request")["from_user_id"] == bob.user_id
+    push = alice.control.wait_push("keyframe_request")
+    assert (push["from_user_id"], push["source"]) == (bob.user_id, "camera")  # the camera unless said
+    bob.control.ok("request_keyframe", user_id=alice.user_id, source="screen")
+    assert alice.control.wait_push("keyframe_request")["source"] == "screen"
+    bob.control.ok("request_keyframe", user_id=alice.user_id, source="camera")
+    assert alice.control.wait_push("keyframe_request")["source"] == "camera"
+    assert bob.control.error_code("request_keyframe", user_id=alice.user_id, source="window") == "BAD_REQUEST"
+    with pytest.raises(TimeoutError):  # the refused request asked nobody
+        alice.control.wait_push("keyframe_request", timeout=0.3)
     outsider = Participant(sqlite_meeting_server, "outsider")
     assert outsider.control.error_code("request_keyframe", user_id=alice.user_id) == "NOT_IN_ROOM"

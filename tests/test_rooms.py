@@ -25,7 +25,8 @@ def test_create_join_chat_and_leave_with_member_pushes(meeting_server):
     sent_at = bob.control.ok("chat", text="hello, room")["sent_at"]
     for person in (alice, bob):
         chat = person.control.wait_push("chat")
-        assert (chat["username"], chat["text"], chat["sent_at"]) == ("bob", "hello, room", sent_at)
+        assert (chat["username"], chat["display_name"], chat["text"], chat["sent_at"]) == (
+            "bob", "bob", "hello, room", sent_at)
         assert chat["user_id"] == bob.user_id and chat["room_id"] == room_id
 
     bob.control.ok("leave_room")
@@ -36,9 +37,37 @@ def test_create_join_chat_and_leave_with_member_pushes(meeting_server):
     bob.close()
 
 
-def member(participant):
+def member(participant, **changed):
+    """A member entry as the server sends it: by default, what a client that never said otherwise sends."""
     return {"user_id": participant.user_id, "username": participant.username,
-            "display_name": participant.username}
+            "display_name": participant.username, "avatar": "",
+            "microphone": True, "camera": True, "screen": False, **changed}
+
+
+def test_members_see_what_each_other_sends(meeting_server):
+    alice, bob = Participant(meeting_server, "alice"), Participant(meeting_server, "bob")
+    # Said before joining: remembered, and shown from the first member list on.
+    state = alice.control.ok("set_media_state", microphone=False)
+    assert state == {"microphone": False, "camera": True, "screen": False}
+    room_id = alice.control.ok("create_room")["room"]["room_id"]
+    joined = bob.control.ok("join_room", room_id=room_id)
+    assert joined["members"] == [member(alice, microphone=False), member(bob)]
+    alice.control.wait_push("members", members=[member(alice, microphone=False), member(bob)])
+
+    state = bob.control.ok("set_media_state", camera=False, screen=True)
+    assert state == {"microphone": True, "camera": False, "screen": True}
+    for person in (alice, bob):
+        person.control.wait_push("members", members=[member(alice, microphone=False),
+                                                     member(bob, camera=False, screen=True)])
+    # Saying what is already known changes nothing: nobody is told again.
+    assert bob.control.ok("set_media_state", screen=True)["screen"] is True
+    assert alice.control.nothing_arrives(0.3)
+    assert bob.control.error_code("set_media_state", microphone="off") == "BAD_REQUEST"
+    anonymous = RawConnection(meeting_server.control_port)
+    anonymous.ok("hello", version=PROTOCOL_VERSION)
+    assert anonymous.error_code("set_media_state", camera=False) == "NOT_LOGGED_IN"
+    alice.close()
+    bob.close()
 
 
 def test_join_errors_each_have_their_own_code(tmp_path):
@@ -80,7 +109,7 @@ def test_persistent_rooms_accounts_and_chat_survive_a_restart(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     with running_meeting_server(url) as server:
         alice = Participant(server, "alice")
-        alice.control.ok("update_profile", signature="still here")
+        alice.control.ok("update_profile", signature="still here", display_name="Alice A.")
         room_id = alice.control.ok("create_room", title="Book club", persistent=True,
                                    password="pages")["room"]["room_id"]
         alice.control.ok("chat", text="see you next week")
@@ -91,7 +120,7 @@ def test_persistent_rooms_accounts_and_chat_survive_a_restart(tmp_path):
         assert [(r["room_id"], r["title"], r["has_password"], r["members"]) for r in rooms] == [
             (room_id, "Book club", True, 0)]
         joined = bob.control.ok("join_room", room_id=room_id, password="pages")
-        assert [c["text"] for c in joined["chat"]] == ["see you next week"]
+        assert [(c["text"], c["display_name"]) for c in joined["chat"]] == [("see you next week", "Alice A.")]
         assert joined["room"]["persistent"] is True
         alice = Participant(server, "alice", register=False)
         assert alice.control.ok("get_profile")["user"]["signature"] == "still here"

@@ -18,7 +18,8 @@ from typing import Any
 
 from protocol import PROTOCOL_VERSION
 from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
-from qt_client.net.avatar import encode_avatar
+from protocol.messages import MEDIA_STATE_DEFAULTS
+from qt_client.net.avatar import decode_avatar, encode_avatar
 from qt_client.net.clock_offset import ClockOffsetEstimator
 from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
 from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
@@ -89,6 +90,8 @@ class MeetingClient:
         self._room: dict[str, Any] | None = None
         self._room_password: str | None = None
         self._members: list[dict[str, Any]] = []
+        # What we said we send (set_media_state), said again after every login.
+        self._media_state: dict[str, bool] = {}
         self._clock = ClockOffsetEstimator()
         self._heartbeat: Heartbeat | None = None  # made with the loop, in connect()
         self._resume_wanted = False  # set when the control connection drops, on the network thread
@@ -128,6 +131,12 @@ class MeetingClient:
     @property
     def members(self) -> list[dict[str, Any]]:
         return self._members
+
+    @property
+    def media_state(self) -> dict[str, bool]:
+        """What set_media_state was last told (only the fields ever given)."""
+        with self._lock:
+            return dict(self._media_state)
 
     @property
     def clock_offset(self) -> float:
@@ -207,6 +216,12 @@ class MeetingClient:
         assert self._heartbeat is not None
         self._heartbeat.start(float(result["heartbeat_interval"]))
         self.time_sync()
+        with self._lock:
+            state = dict(self._media_state)
+        if state:
+            # A new session starts with the server's defaults: say again what we send, so that
+            # a muted member rejoining after a reconnect is still shown muted.
+            self._request("set_media_state", state)
         return result
 
     def logout(self) -> None:
@@ -249,9 +264,31 @@ class MeetingClient:
         """Say something in the room; returns the server's time stamp of the line."""
         return self._request("chat", {"text": text})["sent_at"]
 
-    def request_keyframe(self, user_id: int) -> None:
-        """Ask a member for a video key frame (after joining, or when decoding broke)."""
-        self._request("request_keyframe", {"user_id": user_id})
+    def request_keyframe(self, user_id: int, source: MediaSource = MediaSource.CAMERA) -> None:
+        """Ask a member for a key frame of their camera or screen share (after joining, or when
+        decoding broke); they get a `keyframe_request` push naming the source."""
+        self._request("request_keyframe", {"user_id": user_id, "source": source.name.lower()})
+
+    def set_media_state(self, microphone: bool | None = None, camera: bool | None = None,
+                        screen: bool | None = None) -> dict[str, bool]:
+        """Tell the room what we send (None leaves a field as it is); returns the whole state.
+
+        Remembered and said again after every login, the automatic one after a
+        reconnect included; while logged out it is only remembered.
+        """
+        given = {key: value for key, value in
+                 (("microphone", microphone), ("camera", camera), ("screen", screen)) if value is not None}
+        with self._lock:
+            self._media_state.update(given)
+            logged_in = self._user is not None
+        if not logged_in:
+            return {**MEDIA_STATE_DEFAULTS, **self.media_state}
+        return self._request("set_media_state", given)
+
+    def get_avatar(self, user_id: int) -> bytes:
+        """The avatar image of a room member (or yours); `b""` when they have none. Member
+        entries carry its `avatar` hash: fetch again only when the hash changes."""
+        return decode_avatar(self._request("get_avatar", {"user_id": user_id}))
 
     def time_sync(self) -> float:
         """Measure the clock once more; returns the estimated offset (server minus local, seconds)."""
