@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QGuiApplication, QImage
 from PyQt5.QtWidgets import QMessageBox, QPushButton
@@ -51,8 +50,16 @@ class MeetingApp(QObject):
     _list_rooms = pyqtSignal()
     _update_profile = pyqtSignal(object, object, object)
     _send_chat = pyqtSignal(str)
-    _request_keyframe = pyqtSignal(int)
+    _request_keyframe = pyqtSignal(int, int)
     _logout = pyqtSignal()
+    # Switches for the media workers: queued to their threads, never called from this one.
+    _camera_enabled = pyqtSignal(bool)
+    _screen_share = pyqtSignal(bool)
+    _face_effect = pyqtSignal(bool)
+    _camera_keyframe = pyqtSignal(int)
+    _microphone_muted = pyqtSignal(bool)
+    _receiver_members = pyqtSignal(list)
+    _receiver_shown = pyqtSignal(object)
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__()
@@ -204,8 +211,7 @@ class MeetingApp(QObject):
         after = {m["user_id"]: m for m in members}
         for user_id in after.keys() - before:
             self.room_window.chat.add_notice(f"{after[user_id]['username']} joined")
-        if self.receive is not None:
-            self.receive.set_members(members)
+        self._receiver_members.emit(members)
 
     def _on_session_ended(self, reason: str, message: str) -> None:
         self._stop_media()
@@ -247,6 +253,8 @@ class MeetingApp(QObject):
         self.receive.peer_speaking.connect(self._on_peer_speaking)
         self.receive.keyframe_needed.connect(self._request_keyframe.emit)
         self.receive.stats.connect(self._on_receive_stats)
+        self._receiver_members.connect(self.receive.set_members)
+        self._receiver_shown.connect(self.receive.set_shown)
         self.receive_thread = WorkerThread(self.receive, "receive")
         self.receive_thread.start()
 
@@ -264,6 +272,10 @@ class MeetingApp(QObject):
                                         fps=settings.fps, camera=camera, face_mode=settings.face_effect,
                                         enabled=self.room_window.action_camera.isChecked())
         self.video.preview.connect(self._show_own_preview)
+        self._camera_enabled.connect(self.video.set_enabled)
+        self._screen_share.connect(self.video.set_screen_share)
+        self._face_effect.connect(self.video.set_face_effect)
+        self._camera_keyframe.connect(self.video.request_keyframe)
         microphone = settings.microphone
         self.audio = AudioCaptureWorker(client, self.far_end, sample_rate=SAMPLE_RATE,
                                         use_microphone=microphone not in ("tone", "none"),
@@ -271,6 +283,7 @@ class MeetingApp(QObject):
                                         vad_aggressiveness=settings.vad_aggressiveness,
                                         echo_cancelling=settings.echo_cancelling,
                                         muted=not self.room_window.action_mic.isChecked())
+        self._microphone_muted.connect(self.audio.set_muted)
         self.audio.level.connect(lambda db: self._own_tile_call("set_level", db))
         self.audio.speaking.connect(lambda on: self._own_tile_call("set_speaking", on))
         playback = AudioPlaybackWorker(self.far_end, sample_rate=SAMPLE_RATE)
@@ -294,7 +307,7 @@ class MeetingApp(QObject):
         if self.receive is None:
             return
         grid = self.room_window.grid
-        for user_id, image in self.receive.take_latest_frames().items():
+        for (user_id, _source), image in self.receive.frames.take().items():
             tile = grid.tile(user_id)
             if tile is not None:
                 tile.show_image(image)
@@ -317,26 +330,21 @@ class MeetingApp(QObject):
         if tile is not None:
             tile.set_speaking(speaking)
 
-    def _on_keyframe_requested(self) -> None:
-        if self.video is not None:
-            self.video.request_keyframe()
+    def _on_keyframe_requested(self, source: int = 0) -> None:
+        self._camera_keyframe.emit(source)
 
     def _on_microphone_toggled(self, on: bool) -> None:
-        if self.audio is not None:
-            self.audio.set_muted(not on)
+        self._microphone_muted.emit(not on)
 
     def _on_camera_toggled(self, on: bool) -> None:
-        if self.video is not None:
-            self.video.set_enabled(on)
+        self._camera_enabled.emit(on)
         self._own_tile_call("set_camera_off", not on)
 
     def _on_face_effect_toggled(self, on: bool) -> None:
-        if self.video is not None:
-            self.video.set_face_effect(on)
+        self._face_effect.emit(on)
 
     def _on_screen_share_toggled(self, on: bool) -> None:
-        if self.video is not None:
-            self.video.set_screen_share(on)
+        self._screen_share.emit(on)
         if on:
             self._screen_timer.start()
         else:
@@ -347,13 +355,8 @@ class MeetingApp(QObject):
         screen = QGuiApplication.primaryScreen()
         if screen is None or self.video is None:
             return
-        image = screen.grabWindow(0).toImage().convertToFormat(QImage.Format_RGB888)
-        width, height = parse_size(self.settings.size)
-        image = image.scaled(width, height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
-        pointer = image.constBits()
-        pointer.setsize(image.sizeInBytes())
-        rgb = np.frombuffer(pointer, np.uint8).reshape(height, image.bytesPerLine())[:, :width * 3]
-        self.video.submit_screen_frame(rgb.reshape(height, width, 3)[:, :, ::-1].copy())
+        # Only the grab happens here; converting, scaling and encoding are the worker's.
+        self.video.submit_screen_image(screen.grabWindow(0).toImage())
 
     # -- closing --------------------------------------------------------------
 

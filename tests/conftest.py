@@ -198,3 +198,7 @@ def sqlite_meeting_server(request, tmp_path) -> Iterator[Any]:
     """A running meeting server on a fresh SQLite file, with 1 and with 4 I/O loops."""
     with running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", threads=request.param) as server:
         yield server
+
+
+# Every Qt test fails on a cross-thread Qt warning (see qt_thread_guard.py).
+from tests.qt_thread_guard import no_cross_thread_qt_warnings  # noqa: E402, F401

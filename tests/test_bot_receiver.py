@@ -26,7 +26,7 @@ def test_video_claiming_an_audio_codec_is_a_decode_error_not_a_dead_thread():
     client = _Clock()
     config = parse_args(["--user", "u", "--password", "p", "--room", "r", "--playout-delay-ms", "0"])
     stop = threading.Event()
-    receiver = MediaReceiver(client, config, stop, time.monotonic())
+    receiver = MediaReceiver(client, config, stop)
     receiver.start()
     try:
         now = client.server_clock_us()

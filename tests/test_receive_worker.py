@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PyQt5.QtCore import QObject, pyqtSignal
 from PyQt5.QtGui import QImage
 
-from protocol.media import Codec, StreamKind
+from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.media.audio_source import ToneSource
 from qt_client.media.opus_codec import OpusEncoder
 from qt_client.media.test_pattern_source import TestPatternSource, read_frame_number
@@ -49,20 +50,20 @@ def pixels(image: QImage) -> np.ndarray:
 
 
 def send_video(client: Any, codec: Codec, seconds: float, fps: float = 30, keyframe_interval: float = 2.0,
-               ) -> int:
+               source: MediaSource = MediaSource.CAMERA) -> int:
     """Send the test pattern at 320x240 from this thread; returns the last frame number sent."""
-    source = TestPatternSource(320, 240, fps)
+    pattern = TestPatternSource(320, 240, fps)
     encoder = make_video_encoder(codec, 320, 240, fps, keyframe_interval_s=keyframe_interval)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        frame, _ = source.read()
+        frame, _ = pattern.read()
         encoded = encoder.encode(frame)
         if encoded is not None:
             client.send_media(StreamKind.VIDEO, codec, encoded.payload, keyframe=encoded.keyframe,
-                              capture_us=client.server_clock_us())
+                              capture_us=client.server_clock_us(), source=source)
         time.sleep(1 / fps)
     encoder.close()
-    return source.frame_number - 1
+    return pattern.frame_number - 1
 
 
 def test_shows_a_bots_video_at_its_size_and_plays_its_audio(qtbot: Any, server: Any, ada: Any) -> None:
@@ -72,7 +73,8 @@ def test_shows_a_bots_video_at_its_size_and_plays_its_audio(qtbot: Any, server: 
     speaking: list[tuple[int, bool]] = []
 
     def paint() -> None:  # what the room grid does on frames_ready
-        for user_id, image in worker.take_latest_frames().items():
+        for (user_id, source), image in worker.frames.take().items():
+            assert source is MediaSource.CAMERA
             pictures.setdefault(user_id, []).append(image)
 
     worker.frames_ready.connect(paint)
@@ -113,14 +115,14 @@ def test_a_gui_that_does_not_paint_gets_one_wake_up_and_then_only_the_newest_pic
         with running(worker, "receive"):
             last_sent = send_video(bob, Codec.JPEG, 1.5)
             time.sleep(0.15)  # the playout delay, for the last frame
-            qtbot.waitUntil(lambda: bool(stats) and stats[-1].get(bob.user_id, {}).get("fps", 0) > 10,
+            qtbot.waitUntil(lambda: bool(stats) and stats[-1].get(bob.user_id, {}).get("camera_fps", 0) > 10,
                             timeout=1500)
-            latest = worker.take_latest_frames()
+            latest = worker.frames.take()
     finally:
         bob.close()
     assert len(wake_ups) == 1  # dozens decoded, one wake-up: no queue of pictures behind the GUI
-    assert set(latest) == {bob.user_id}
-    assert read_frame_number(pixels(latest[bob.user_id])) == last_sent
+    assert set(latest) == {(bob.user_id, MediaSource.CAMERA)}
+    assert read_frame_number(pixels(latest[bob.user_id, MediaSource.CAMERA])) == last_sent
 
 
 def test_joining_an_h264_stream_mid_way_asks_for_a_key_frame(qtbot: Any, server: Any, ada: Any) -> None:
@@ -133,8 +135,8 @@ def test_joining_an_h264_stream_mid_way_asks_for_a_key_frame(qtbot: Any, server:
         with running(worker, "receive"), qtbot.waitSignal(worker.keyframe_needed, timeout=1500) as needed:
             sender.start()
         sender.join()
-        assert needed.args == [bob.user_id]
-        assert worker.take_latest_frames() == {}  # nothing to show until a key frame comes
+        assert needed.args == [bob.user_id, MediaSource.CAMERA]
+        assert worker.frames.take() == {}  # nothing to show until a key frame comes
     finally:
         bob.close()
 
@@ -160,3 +162,48 @@ def test_a_peer_who_stops_sending_audio_shows_as_silent(qtbot: Any, server: Any,
     assert voiced and max(voiced) > -20
     assert len(voiced) <= 0.6 * 20 + 2  # at most 20 meter readings a second
     assert levels[-1] == (bob.user_id, -100.0)
+
+
+def test_camera_and_screen_are_two_pictures_and_hidden_streams_are_not_decoded(
+        qtbot: Any, server: Any, ada: Any) -> None:
+    bob = member(server.control_port, "bob", ada.room["room_id"])
+    worker = ReceiveWorker(ada)
+    shown = {(bob.user_id, MediaSource.SCREEN): (160, 160)}  # only the screen, in a 160x160 box
+    set_shown = _Caller(worker.set_shown)
+    stats: list[dict] = []
+    worker.stats.connect(stats.append)
+    camera = threading.Thread(target=send_video, args=(bob, Codec.H264, 4.0),
+                              kwargs={"keyframe_interval": 60})
+    try:
+        with running(worker, "receive"):
+            set_shown.call(shown)
+            camera.start()
+            send_video(bob, Codec.JPEG, 1.5, fps=10, source=MediaSource.SCREEN)
+            qtbot.waitUntil(lambda: bool(stats) and stats[-1].get(bob.user_id, {}).get("hidden_skipped", 0)
+                            > 20, timeout=2500)
+            latest = worker.frames.take()
+            assert set(latest) == {(bob.user_id, MediaSource.SCREEN)}
+            screen = latest[bob.user_id, MediaSource.SCREEN]
+            assert (screen.width(), screen.height()) == (160, 120)  # shrunk to its box, aspect kept
+            assert stats[-1][bob.user_id]["screen_fps"] > 0
+
+            # The camera's tile shows again: the H.264 stream restarts from a key frame, asked for.
+            with qtbot.waitSignal(worker.keyframe_needed, timeout=2000) as needed:
+                set_shown.call(None)
+            assert needed.args == [bob.user_id, MediaSource.CAMERA]
+            camera.join()
+    finally:
+        bob.close()
+
+
+class _Caller(QObject):
+    """Calls a worker's slot the way the GUI must: through a queued signal."""
+
+    signal = pyqtSignal(object)
+
+    def __init__(self, slot: Any) -> None:
+        super().__init__()
+        self.signal.connect(slot)
+
+    def call(self, value: Any) -> None:
+        self.signal.emit(value)

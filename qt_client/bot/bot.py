@@ -47,7 +47,7 @@ class Bot:
             self._log_in()
             self.client.on_push = self._on_push
             self.room_id = self._enter_room()
-            self.receiver = MediaReceiver(self.client, config, self.stop_receiving, time.monotonic())
+            self.receiver = MediaReceiver(self.client, config, self.stop_receiving)
             self.receiver.start()
             self._wait_for_members()
             self._start_senders()

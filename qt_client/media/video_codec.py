@@ -39,13 +39,15 @@ class VideoDecoder(Protocol):
 
 
 def make_video_encoder(codec: Codec, width: int, height: int, fps: float, *, quality: int = 80,
-                       bitrate: int = 800_000, keyframe_interval_s: float = 2.0) -> VideoEncoder:
-    """An encoder for frames of width x height; `quality` is for JPEG, `bitrate` for the others."""
+                       bitrate: int = 800_000, keyframe_interval_s: float = 2.0,
+                       for_screen: bool = False) -> VideoEncoder:
+    """An encoder for frames of width x height; `quality` is for JPEG, `bitrate` for the others.
+    `for_screen` keeps full colour resolution where the codec allows it (text, thin lines)."""
     # Imported here so that a JPEG-only client never loads PyAV.
     if codec is Codec.JPEG:
         from qt_client.media.jpeg_codec import JpegEncoder
 
-        return JpegEncoder(width, height, quality)
+        return JpegEncoder(width, height, quality, full_chroma=for_screen)
     if codec in (Codec.H264, Codec.VP8):
         from qt_client.media.pyav_video_codec import PyAvVideoEncoder
 

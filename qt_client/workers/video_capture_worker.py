@@ -1,4 +1,4 @@
-"""Camera or screen -> face effect -> encoder -> server, paced on the worker's own thread."""
+"""Camera -> face effect -> encoder -> server, and the shared screen as a second stream, on one thread."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QImage
 
-from protocol.media import Codec, StreamKind
+from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.media.camera_source import CameraSource
 from qt_client.media.face_effect import FaceEffect
 from qt_client.media.test_pattern_source import TestPatternSource
@@ -19,20 +19,24 @@ from qt_client.media.video_codec import VideoEncoder, make_video_encoder
 from qt_client.media.video_source import VideoSource
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
-from qt_client.workers.images import bgr_to_qimage
+from qt_client.workers.images import bgr_to_qimage, fit_within
 
 log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL = 0.1  # seconds: a self view needs no more than 10 pictures a second
 PREVIEW_WIDTH = 320
+SCREEN_JPEG_QUALITY = 90  # 12-pixel text stays readable; a screen changes little, so few bytes a second
+SCREEN_BITS_PER_PIXEL = 0.25  # H.264/VP8 screen bit rate per pixel per second (1080p at 5 fps: 2.6 Mbit/s)
 
 
 class VideoCaptureWorker(QObject):
-    """Sends one video frame per tick at `fps`, a key frame when asked or when the picture changes.
+    """Sends the camera at `fps` and, while sharing, the screen at `screen_fps`, each its own stream.
 
-    `camera` is a camera index, or None for the test pattern; a missing camera falls
-    back to the test pattern and says so (`source_fallback`). While screen sharing,
-    the frames come from `submit_screen_frame` (any thread) instead of the camera.
+    `camera` is a camera index, or None for the test pattern. A camera that does
+    not open sends the test pattern and says so (`source_fallback`); switching the
+    camera on again tries it again. Screen grabs are made on the GUI thread (Qt's
+    rule) and handed over with `submit_screen_image` from any thread; scaling and
+    encoding happen here. Every switch is a slot: call it through a queued signal.
     """
 
     preview = pyqtSignal(QImage)
@@ -41,32 +45,38 @@ class VideoCaptureWorker(QObject):
 
     def __init__(self, client: MeetingClient, *, codec: Codec = Codec.JPEG, width: int = 640,
                  height: int = 480, fps: float = 15.0, camera: int | None = 0, quality: int = 80,
-                 bitrate: int = 800_000, face_mode: str = "pixelate", enabled: bool = True) -> None:
+                 bitrate: int = 800_000, face_mode: str = "pixelate", enabled: bool = True,
+                 screen_max_size: tuple[int, int] | None = (1920, 1080), screen_fps: float = 5.0) -> None:
         super().__init__()
         self.client = client
         self.codec, self.width, self.height, self.fps = codec, width, height, fps
         self.camera, self.quality, self.bitrate, self.face_mode = camera, quality, bitrate, face_mode
+        self.screen_max_size, self.screen_fps = screen_max_size, screen_fps
         self.sent = 0
+        self.screen_sent = 0
         self._enabled = enabled
-        self._screen_share = False
+        self._sharing = False
         self._face_effect: FaceEffect | None = None
         self._face_wanted = False
         self._source: VideoSource | None = None
         self._encoder: VideoEncoder | None = None
-        self._timer: QTimer | None = None
-        self._keyframe_wanted = True
+        self._screen_encoder: VideoEncoder | None = None
+        self._screen_size = (0, 0)
+        self._camera_timer: QTimer | None = None
+        self._screen_timer: QTimer | None = None
+        self._keyframe_wanted = {MediaSource.CAMERA: True, MediaSource.SCREEN: True}
         self._last_preview = 0.0
         # Written by the GUI thread (screen grabs), taken on ours: only the newest is worth sending.
         self._screen_lock = threading.Lock()
-        self._screen_frame: np.ndarray | None = None
+        self._screen_image: QImage | None = None
         self._last_screen: np.ndarray | None = None
 
     # -- any thread -------------------------------------------------------------
 
-    def submit_screen_frame(self, frame: np.ndarray) -> None:
-        """Hand over a screen grab (BGR or BGRA, any size); the worker owns the array from now on."""
+    def submit_screen_image(self, image: QImage) -> None:
+        """Hand over a screen grab (any format, any size); a newer one replaces one not yet sent."""
         with self._screen_lock:
-            self._screen_frame = frame
+            self._screen_image = image
 
     # -- on the worker's thread ---------------------------------------------------
 
@@ -74,20 +84,27 @@ class VideoCaptureWorker(QObject):
     def start(self) -> None:
         self._encoder = make_video_encoder(self.codec, self.width, self.height, self.fps,
                                            quality=self.quality, bitrate=self.bitrate)
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.PreciseTimer)
-        self._timer.timeout.connect(self._tick)
-        self._timer.setInterval(round(1000 / self.fps))
+        self._camera_timer = self._make_timer(self.fps, self._camera_tick)
+        self._screen_timer = self._make_timer(self.screen_fps, self._screen_tick)
         self._update()
+
+    def _make_timer(self, fps: float, tick: object) -> QTimer:
+        timer = QTimer(self)
+        timer.setTimerType(Qt.PreciseTimer)
+        timer.timeout.connect(tick)
+        timer.setInterval(round(1000 / fps))
+        return timer
 
     @pyqtSlot()
     def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        for timer in (self._camera_timer, self._screen_timer):
+            if timer is not None:
+                timer.stop()
         self._close_source()
-        if self._encoder is not None:
-            self._encoder.close()
-            self._encoder = None
+        for encoder in (self._encoder, self._screen_encoder):
+            if encoder is not None:
+                encoder.close()
+        self._encoder = self._screen_encoder = None
 
     @pyqtSlot(bool)
     def set_enabled(self, enabled: bool) -> None:
@@ -97,10 +114,14 @@ class VideoCaptureWorker(QObject):
 
     @pyqtSlot(bool)
     def set_screen_share(self, sharing: bool) -> None:
-        self._screen_share = sharing
+        """Start or stop the screen stream; the camera goes on as it was."""
+        self._sharing = sharing
         with self._screen_lock:
-            self._screen_frame = None  # a grab from an earlier share must not flash up
+            self._screen_image = None  # a grab from an earlier share must not flash up
         self._last_screen = None
+        if self._screen_encoder is not None:
+            self._screen_encoder.close()
+            self._screen_encoder = None
         self._update()
 
     @pyqtSlot(bool)
@@ -109,27 +130,29 @@ class VideoCaptureWorker(QObject):
         if on and self._face_effect is None:
             self._face_effect = FaceEffect(self.face_mode)
 
-    @pyqtSlot()
-    def request_keyframe(self) -> None:
-        """Someone joined or lost frames: the next frame is one they can start decoding from."""
-        self._keyframe_wanted = True
+    @pyqtSlot(int)
+    def request_keyframe(self, source: int = MediaSource.CAMERA) -> None:
+        """Someone joined or lost frames: the stream's next frame is one they can start decoding from."""
+        self._keyframe_wanted[MediaSource(source)] = True
 
     def _update(self) -> None:
-        """Open or release the camera and start or stop the ticks to match the switches."""
-        if self._timer is None:
+        """Open or release the camera and start or stop each stream's ticks to match the switches."""
+        if self._camera_timer is None or self._screen_timer is None:
             return  # not started yet: start() applies the switches
-        if self._enabled and not self._screen_share:
+        if self._enabled:
             if self._source is None:
                 self._source = self._open_camera()
+            if not self._camera_timer.isActive():
+                self._keyframe_wanted[MediaSource.CAMERA] = True  # receivers start afresh
+                self._camera_timer.start()
         else:
+            self._camera_timer.stop()
             self._close_source()
-        sending = self._enabled or self._screen_share
-        if sending and not self._timer.isActive():
-            self._timer.start()
-        elif not sending:
-            self._timer.stop()
-        # Receivers of an inter codec cannot start mid-stream, and the picture has changed anyway.
-        self._keyframe_wanted = True
+        if self._sharing and not self._screen_timer.isActive():
+            self._keyframe_wanted[MediaSource.SCREEN] = True
+            self._screen_timer.start()
+        elif not self._sharing:
+            self._screen_timer.stop()
 
     def _open_camera(self) -> VideoSource:
         if self.camera is None:
@@ -138,8 +161,7 @@ class VideoCaptureWorker(QObject):
             return CameraSource(self.camera, self.width, self.height, self.fps)
         except RuntimeError as exc:
             log.info("camera %s unavailable: %s", self.camera, exc)
-            self.source_fallback.emit("No camera found: sending a test pattern")
-            self.camera = None  # asking again on every camera toggle would only fail again
+            self.source_fallback.emit("The camera could not be opened: sending a test pattern")
             return TestPatternSource(self.width, self.height, self.fps)
 
     def _close_source(self) -> None:
@@ -147,27 +169,17 @@ class VideoCaptureWorker(QObject):
         if source is not None:
             source.close()
 
+    # -- the camera stream ---------------------------------------------------------
+
     @pyqtSlot()
-    def _tick(self) -> None:
-        frame = self._screen() if self._screen_share else self._camera()
-        if frame is None:
+    def _camera_tick(self) -> None:
+        frame = self._camera()
+        if frame is None or self._encoder is None:
             return
-        assert self._encoder is not None
-        capture_us = self.client.server_clock_us()
-        keyframe, self._keyframe_wanted = self._keyframe_wanted, False
-        encoded = self._encoder.encode(frame, force_keyframe=keyframe)
-        if encoded is None:
-            return
-        try:
-            self.client.send_media(StreamKind.VIDEO, self.codec, encoded.payload, keyframe=encoded.keyframe,
-                                   capture_us=capture_us)
-        except NotConnectedError:
-            # Reconnecting: this frame is lost, and the next one must be a key frame.
-            self._keyframe_wanted = True
-            return
-        self.sent += 1
-        self.frames_sent.emit(self.sent)
-        self._maybe_preview(frame)
+        if self._send(MediaSource.CAMERA, self._encoder, frame):
+            self.sent += 1
+            self.frames_sent.emit(self.sent)
+            self._maybe_preview(frame)
 
     def _camera(self) -> np.ndarray | None:
         if self._source is None:
@@ -178,21 +190,26 @@ class VideoCaptureWorker(QObject):
             log.warning("camera failed: %s", exc)
             self._close_source()
             self.source_fallback.emit("The camera stopped: sending a test pattern")
-            self.camera = None
-            self._source = self._open_camera()
+            self._source = TestPatternSource(self.width, self.height, self.fps)
             return None
         if self._face_wanted and self._face_effect is not None:
             frame = self._face_effect.apply(frame)
         return frame
 
-    def _screen(self) -> np.ndarray | None:
-        with self._screen_lock:
-            grab, self._screen_frame = self._screen_frame, None
-        if grab is not None:
-            self._last_screen = _fit(grab[:, :, :3], self.width, self.height)
-            return self._last_screen
-        # Nothing new on screen: receivers keep the last picture, but one who just joined needs it.
-        return self._last_screen if self._keyframe_wanted else None
+    def _send(self, source: MediaSource, encoder: VideoEncoder, frame: np.ndarray) -> bool:
+        capture_us = self.client.server_clock_us()
+        keyframe, self._keyframe_wanted[source] = self._keyframe_wanted[source], False
+        encoded = encoder.encode(frame, force_keyframe=keyframe)
+        if encoded is None:
+            return False
+        try:
+            self.client.send_media(StreamKind.VIDEO, self.codec, encoded.payload, keyframe=encoded.keyframe,
+                                   capture_us=capture_us, source=source)
+        except NotConnectedError:
+            # Reconnecting: this frame is lost, and the next one must be a key frame.
+            self._keyframe_wanted[source] = True
+            return False
+        return True
 
     def _maybe_preview(self, frame: np.ndarray) -> None:
         now = time.monotonic()
@@ -200,14 +217,51 @@ class VideoCaptureWorker(QObject):
             self._last_preview = now
             self.preview.emit(bgr_to_qimage(frame, PREVIEW_WIDTH))
 
+    # -- the screen stream -----------------------------------------------------------
 
-def _fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """frame scaled into width x height with its aspect kept, black bars filling the rest."""
-    h, w = frame.shape[:2]
-    scale = min(width / w, height / h)
-    inner_w, inner_h = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - inner_h) // 2, (width - inner_w) // 2
-    out[top:top + inner_h, left:left + inner_w] = cv2.resize(frame, (inner_w, inner_h),
-                                                              interpolation=cv2.INTER_AREA)
-    return out
+    @pyqtSlot()
+    def _screen_tick(self) -> None:
+        with self._screen_lock:
+            grab, self._screen_image = self._screen_image, None
+        if grab is not None:
+            self._last_screen = self._screen_frame(grab)
+        elif not self._keyframe_wanted[MediaSource.SCREEN] or self._last_screen is None:
+            return  # nothing new on screen; receivers keep the last picture
+        frame = self._last_screen
+        encoder = self._screen_encoder_for(frame)
+        if self._send(MediaSource.SCREEN, encoder, frame):
+            self.screen_sent += 1
+
+    def _screen_frame(self, image: QImage) -> np.ndarray:
+        """The grab as a BGR array at most screen_max_size, aspect kept, even-sized for 4:2:0 codecs."""
+        image = image.convertToFormat(QImage.Format_RGB32)  # no-op for X11 grabs: bytes are B, G, R, x
+        width, height = image.width(), image.height()
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        bgrx = np.frombuffer(bits, np.uint8).reshape(height, image.bytesPerLine())[:, :4 * width]
+        frame = bgrx.reshape(height, width, 4)[:, :, :3]
+        if self.screen_max_size is not None:
+            target = fit_within(width, height, *self.screen_max_size)
+            if target != (width, height):
+                frame = cv2.resize(frame, target, interpolation=cv2.INTER_AREA)
+        if self.codec is not Codec.JPEG and (frame.shape[0] % 2 or frame.shape[1] % 2):
+            # Pad, never stretch: one black row or column keeps every pixel where it was.
+            frame = cv2.copyMakeBorder(frame, 0, frame.shape[0] % 2, 0, frame.shape[1] % 2,
+                                       cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        return np.ascontiguousarray(frame)
+
+    def _screen_encoder_for(self, frame: np.ndarray) -> VideoEncoder:
+        """The screen's encoder, made anew when the shared screen's size changes."""
+        height, width = frame.shape[:2]
+        encoder = self._screen_encoder
+        if encoder is not None and self._screen_size != (width, height):
+            encoder.close()
+            encoder = None
+        if encoder is None:
+            self._screen_size = (width, height)
+            bitrate = max(500_000, round(width * height * self.screen_fps * SCREEN_BITS_PER_PIXEL))
+            encoder = self._screen_encoder = make_video_encoder(
+                self.codec, width, height, self.screen_fps, quality=SCREEN_JPEG_QUALITY, bitrate=bitrate,
+                keyframe_interval_s=10.0, for_screen=True)
+            self._keyframe_wanted[MediaSource.SCREEN] = True
+        return encoder
