@@ -240,6 +240,8 @@ class VideoTile(QFrame):
         self.video.set_avatar(avatar)
 
     def set_camera_off(self, off: bool) -> None:
+        if off == self.video.camera_off:
+            return  # every member push repeats it: no repaint for nothing
         self.video.camera_off = off
         self.video.update()
         self._show_quality()
