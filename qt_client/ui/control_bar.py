@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PyQt5 import sip
 from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QResizeEvent
 from PyQt5.QtWidgets import QAction, QHBoxLayout, QSizePolicy, QToolButton, QWidget
@@ -89,16 +90,23 @@ class ControlBar(QWidget):
         super().resizeEvent(event)
         self.relabel()
 
+    def _live(self) -> list[_Control]:
+        """Controls whose action still exists: an owner may delete its actions before the bar."""
+        for key in [key for key, control in self._controls.items() if sip.isdeleted(control.action)]:
+            del self._controls[key]
+        return list(self._controls.values())
+
     def _width(self, compact: bool) -> int:
+        controls = self._live()
         margins = self._layout.contentsMargins()
-        spacing = self._layout.spacing() * max(0, len(self._controls) - 1)  # stretches take no spacing
-        buttons = sum(control.widest(compact) for control in self._controls.values())
+        spacing = self._layout.spacing() * max(0, len(controls) - 1)  # stretches take no spacing
+        buttons = sum(control.widest(compact) for control in controls)
         return buttons + spacing + margins.left() + margins.right()
 
     def relabel(self) -> None:
         """Long labels when they all fit in the bar's width, else short ones; call after a silent toggle."""
         self._compact = self._width(compact=False) > self.width()
-        for control in self._controls.values():
+        for control in self._live():
             text = control.label(self._compact)
             if control.action.iconText() != text:
                 control.action.setIconText(text)
