@@ -1,9 +1,9 @@
 """The desktop client's controller: windows on the GUI thread, work on the workers' threads.
 
 The windows are views that emit what the user does; the workers run the
-session and the media. This object connects the two, and owns the threads:
-it starts the media workers when a room is entered and stops every thread
-when the client closes.
+session and the media. This object connects the two and owns the session
+thread; `CallMedia` owns the media workers. Nothing here calls a worker's
+method: every request is a signal, queued to the worker's thread.
 """
 
 from __future__ import annotations
@@ -11,36 +11,29 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt5.QtGui import QGuiApplication, QImage
-from PyQt5.QtWidgets import QMessageBox, QPushButton
+from PyQt5.QtCore import QObject, pyqtSignal
+from PyQt5.QtGui import QGuiApplication
+from PyQt5.QtWidgets import QInputDialog, QMessageBox, QPushButton
 
-from protocol.media import Codec
-from qt_client.media.video_source import parse_size
+from qt_client.call_media import CallMedia
+from qt_client.net.avatar import decode_avatar
+from qt_client.room_events import by_id, presenter_name, room_events
 from qt_client.ui.client_settings import ClientSettings
 from qt_client.ui.dialogs import show_error_dialog, show_logged_in_elsewhere
 from qt_client.ui.lobby_window import LobbyWindow
 from qt_client.ui.login_window import LoginWindow
 from qt_client.ui.room_window import RoomWindow
 from qt_client.ui.settings_dialog import SettingsDialog
-from qt_client.workers.audio_capture_worker import AudioCaptureWorker
-from qt_client.workers.audio_playback_worker import AudioPlaybackWorker
-from qt_client.workers.far_end_buffer import FarEndBuffer
-from qt_client.workers.receive_worker import ReceiveWorker
 from qt_client.workers.session_worker import SessionWorker
-from qt_client.workers.video_capture_worker import VideoCaptureWorker
 from qt_client.workers.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
 
-CODECS = {"jpeg": Codec.JPEG, "h264": Codec.H264, "vp8": Codec.VP8}
-SAMPLE_RATE = 48000
-SCREEN_SHARE_FPS = 5
 REQUESTS_FROM_LOGIN = {"login", "register"}
 
 
 class MeetingApp(QObject):
-    """Owns the three windows and every worker thread of one client."""
+    """Owns the three windows, the session thread and the call's media."""
 
     # Requests to the session worker: queued across to its thread.
     _login = pyqtSignal(str, int, str, str, bool)
@@ -49,17 +42,11 @@ class MeetingApp(QObject):
     _leave_room = pyqtSignal()
     _list_rooms = pyqtSignal()
     _update_profile = pyqtSignal(object, object, object)
-    _send_chat = pyqtSignal(str)
+    _send_chat = pyqtSignal(str, str)
     _request_keyframe = pyqtSignal(int, int)
+    _set_media_state = pyqtSignal(object)
+    _fetch_avatar = pyqtSignal(int, str)
     _logout = pyqtSignal()
-    # Switches for the media workers: queued to their threads, never called from this one.
-    _camera_enabled = pyqtSignal(bool)
-    _screen_share = pyqtSignal(bool)
-    _face_effect = pyqtSignal(bool)
-    _camera_keyframe = pyqtSignal(int)
-    _microphone_muted = pyqtSignal(bool)
-    _receiver_members = pyqtSignal(list)
-    _receiver_shown = pyqtSignal(object)
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__()
@@ -71,18 +58,12 @@ class MeetingApp(QObject):
         self.room_window = RoomWindow()
         self.profile: dict[str, Any] | None = None
         self.state = "disconnected"
-        self.far_end = FarEndBuffer(SAMPLE_RATE // 50 * 25)
         self.session = SessionWorker()
         self.session_thread = WorkerThread(self.session, "session")
-        self.receive: ReceiveWorker | None = None
-        self.receive_thread: WorkerThread | None = None
-        self.video: VideoCaptureWorker | None = None
-        self.audio: AudioCaptureWorker | None = None
-        self.media_threads: list[WorkerThread] = []
+        self.media = CallMedia(settings, self.room_window)
         self.dialog: QMessageBox | None = None
-        self._screen_timer = QTimer(self)
-        self._screen_timer.setInterval(1000 // SCREEN_SHARE_FPS)
-        self._screen_timer.timeout.connect(self._grab_screen)
+        self.settings_dialog: SettingsDialog | None = None
+        self._members: dict[int, dict[str, Any]] = {}
         self._rtt_ms: float | None = None
         self._received_fps = 0.0
         self._dropped = 0
@@ -104,6 +85,8 @@ class MeetingApp(QObject):
         self._update_profile.connect(session.update_profile)
         self._send_chat.connect(session.send_chat)
         self._request_keyframe.connect(session.request_keyframe)
+        self._set_media_state.connect(session.set_media_state)
+        self._fetch_avatar.connect(session.fetch_avatar)
         self._logout.connect(session.logout)
         session.logged_in.connect(self._on_logged_in)
         session.room_entered.connect(self._on_room_entered)
@@ -113,10 +96,16 @@ class MeetingApp(QObject):
         session.request_failed.connect(self._on_request_failed)
         session.members_changed.connect(self._on_members_changed)
         session.chat_received.connect(self.room_window.chat.append_message)
+        session.chat_sent.connect(self.room_window.chat.mark_sent)
+        session.chat_failed.connect(self._on_chat_failed)
+        session.avatar_fetched.connect(self._on_avatar_fetched)
         session.session_ended.connect(self._on_session_ended)
         session.state_changed.connect(self._on_state_changed)
-        session.keyframe_requested.connect(self._on_keyframe_requested)
+        session.keyframe_requested.connect(self.media.send_keyframe)
         session.stats.connect(self._on_session_stats)
+        self.media.keyframe_wanted.connect(self._request_keyframe)
+        self.media.notice.connect(self.room_window.chat.add_notice)
+        self.media.receive_stats.connect(self._on_receive_stats)
 
     def _connect_windows(self) -> None:
         self.login_window.login_requested.connect(lambda s, u, p: self._log_in(s, u, p, register=False))
@@ -135,17 +124,23 @@ class MeetingApp(QObject):
         settings_button.clicked.connect(self.open_settings)
         self.lobby.layout().addWidget(settings_button)
         room = self.room_window
-        room.chat.send_requested.connect(self._send_chat.emit)
+        room.chat.send_requested.connect(self._send_chat_line)
+        room.chat.retry_requested.connect(self._retry_chat_line)
         room.leave_requested.connect(self._leave_room.emit)
+        room.settings_requested.connect(self.open_settings)
         room.microphone_toggled.connect(self._on_microphone_toggled)
         room.camera_toggled.connect(self._on_camera_toggled)
-        room.face_effect_toggled.connect(self._on_face_effect_toggled)
+        room.face_effect_toggled.connect(self.media.set_face_effect)
         room.screen_share_toggled.connect(self._on_screen_share_toggled)
+        room.grid.avatar_needed.connect(self._fetch_avatar)
 
     # -- login and lobby ------------------------------------------------------
 
     def _log_in(self, server: str, user: str, password: str, register: bool) -> None:
         host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            self.login_window.show_error("Type the server as host:port, for example 127.0.0.1:9000.")
+            return
         self.login_window.set_busy(True)
         self.settings.server, self.settings.last_user = server, user
         self.settings.sync()
@@ -157,7 +152,8 @@ class MeetingApp(QObject):
         self.login_window.hide()
         self.lobby.set_profile(profile)
         self.lobby.show()
-        self._start_receiving()
+        assert self.session.client is not None  # set before logged_in is emitted
+        self.media.start_receiving(self.session.client, int(profile["user_id"]))
         self._list_rooms.emit()
 
     def _on_profile_updated(self, profile: dict[str, Any]) -> None:
@@ -166,7 +162,7 @@ class MeetingApp(QObject):
         self.lobby.show_info("Profile saved.")
 
     def _on_logout_requested(self) -> None:
-        self._stop_receiving()
+        self.media.stop_receiving()
         self._logout.emit()
         self.lobby.hide()
         self.login_window.show()
@@ -181,189 +177,156 @@ class MeetingApp(QObject):
             self.lobby.show_error(message)
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.settings, self.lobby)
+        """The settings, from the lobby or mid-call; what changes applies at once."""
+        parent = self.room_window if self.room_window.isVisible() else self.lobby
+        dialog = self.settings_dialog = SettingsDialog(self.settings, parent)
+        dialog.settings_applied.connect(self._on_settings_applied)
         dialog.open()
         return dialog
+
+    def _on_settings_applied(self, changed: dict[str, Any]) -> None:
+        room = self.room_window
+        self.media.apply_settings(changed, room.action_mic.isChecked(), room.action_camera.isChecked(),
+                                  room.action_screen.isChecked())
 
     # -- the room -------------------------------------------------------------
 
     def _on_room_entered(self, result: dict[str, Any]) -> None:
         room = self.room_window
+        me = int(self.profile["user_id"]) if self.profile else None
         room.set_room(result["room"])
+        room.set_local_user(me)
         room.chat.clear()
         for message in result.get("chat", []):
             room.chat.append_message(message)
-        room.grid.set_members(result["members"])
+        if self.profile:
+            avatar = decode_avatar(self.profile)
+            room.grid.set_avatar(me, avatar)
+            room.chat.set_avatar(me, avatar)
+        self._members = {}
+        self._on_members_changed(result["members"])
         room.set_reconnecting(False)
         self.lobby.hide()
         room.show()
-        self._start_media()
+        self._say_media_state()
+        self.media.start_call(room.action_mic.isChecked(), room.action_camera.isChecked())
 
     def _on_room_left(self) -> None:
-        self._stop_media()
-        self.room_window.hide()
+        self.media.stop_call()
+        room = self.room_window
+        if room.action_screen.isChecked():
+            room.action_screen.setChecked(False)  # a share ends with the meeting
+        room.set_sharing(False)
+        room.set_presenter(None)
+        room.hide()
         self.lobby.show()
         self._list_rooms.emit()
 
     def _on_members_changed(self, members: list[dict[str, Any]]) -> None:
-        before = set(self.room_window.grid.user_ids)
-        self.room_window.grid.set_members(members)
-        after = {m["user_id"]: m for m in members}
-        for user_id in after.keys() - before:
-            self.room_window.chat.add_notice(f"{after[user_id]['username']} joined")
-        self._receiver_members.emit(members)
+        room = self.room_window
+        me = int(self.profile["user_id"]) if self.profile else None
+        after = by_id(members)
+        room.grid.set_members(members)
+        if self._members:  # the first list is who was there already, not news
+            for event in room_events(self._members, after, me):
+                room.chat.add_event(event)
+        self._members = after
+        room.set_presenter(presenter_name(after, me))
+        self.media.members_changed(members)
+
+    def _on_avatar_fetched(self, user_id: int, image: bytes, _hash: str) -> None:
+        self.room_window.grid.set_avatar(user_id, image)
+        self.room_window.chat.set_avatar(user_id, image)
+
+    def _send_chat_line(self, local_id: str, text: str) -> None:
+        # Shown as "sending…" until the server takes it; while reconnecting it waits, visibly.
+        self.room_window.chat.add_pending(local_id, text)
+        self._send_chat.emit(local_id, text)
+
+    def _retry_chat_line(self, local_id: str) -> None:
+        pending = self.room_window.chat.pending_message(local_id)
+        if pending is not None:
+            self._send_chat.emit(local_id, pending.text)
+
+    def _on_chat_failed(self, local_id: str, why: str) -> None:
+        self.room_window.chat.mark_failed(local_id)
+        log.info("chat line %s not sent: %s", local_id, why)
 
     def _on_session_ended(self, reason: str, message: str) -> None:
-        self._stop_media()
-        self._stop_receiving()
+        self.media.close()
         self.room_window.hide()
         self.lobby.hide()
         self.profile = None
+        self.login_window.set_busy(False)
         self.login_window.show()
         if reason == "logged_in_elsewhere":
             self.dialog = show_logged_in_elsewhere(self.login_window)
         else:
-            self.dialog = show_error_dialog(self.login_window, "Session ended", message)
+            self.dialog = show_error_dialog(self.login_window, "Session ended",
+                                            message or "The server ended the session. Log in again.")
 
     def _on_state_changed(self, state: str) -> None:
         self.state = state
         self.room_window.set_reconnecting(state == "reconnecting")
+        if state != "rejoined" and state != "connected" and state != "reconnected":
+            self._rtt_ms = None  # a round trip measured before the outage says nothing now
         self._show_status()
 
     def _on_session_stats(self, stats: dict[str, Any]) -> None:
-        self._rtt_ms = stats.get("rtt_ms")
+        self._rtt_ms = stats.get("rtt_ms") if self.state != "reconnecting" else None
         self._show_status()
 
-    def _on_receive_stats(self, stats: dict[int, dict[str, Any]]) -> None:
-        self._received_fps = sum(peer.get("fps", 0.0) for peer in stats.values())
-        self._dropped = sum(peer.get("dropped_late", 0) for peer in stats.values())
+    def _on_receive_stats(self, fps: float, dropped: int) -> None:
+        self._received_fps, self._dropped = fps, dropped
         self._show_status()
 
     def _show_status(self) -> None:
         self.room_window.set_status(self.state, self._rtt_ms, self._received_fps, self._dropped)
 
-    # -- media workers --------------------------------------------------------
+    # -- one's own media --------------------------------------------------------
 
-    def _start_receiving(self) -> None:
-        """One receiver per login: it holds the client's media queue for the session's life."""
-        client = self.session.client
-        self.receive = ReceiveWorker(client, sample_rate=SAMPLE_RATE)
-        self.receive.frames_ready.connect(self._paint_frames)
-        self.receive.peer_level.connect(self._on_peer_level)
-        self.receive.peer_speaking.connect(self._on_peer_speaking)
-        self.receive.keyframe_needed.connect(self._request_keyframe.emit)
-        self.receive.stats.connect(self._on_receive_stats)
-        self._receiver_members.connect(self.receive.set_members)
-        self._receiver_shown.connect(self.receive.set_shown)
-        self.receive_thread = WorkerThread(self.receive, "receive")
-        self.receive_thread.start()
-
-    def _stop_receiving(self) -> None:
-        if self.receive_thread is not None:
-            self.receive_thread.stop()
-        self.receive = self.receive_thread = None
-
-    def _start_media(self) -> None:
-        settings = self.settings
-        client = self.session.client
-        width, height = parse_size(settings.size)
-        camera = None if settings.camera == "testpattern" else int(settings.camera)
-        self.video = VideoCaptureWorker(client, codec=CODECS[settings.codec], width=width, height=height,
-                                        fps=settings.fps, camera=camera, face_mode=settings.face_effect,
-                                        enabled=self.room_window.action_camera.isChecked())
-        self.video.preview.connect(self._show_own_preview)
-        self._camera_enabled.connect(self.video.set_enabled)
-        self._screen_share.connect(self.video.set_screen_share)
-        self._face_effect.connect(self.video.set_face_effect)
-        self._camera_keyframe.connect(self.video.request_keyframe)
-        microphone = settings.microphone
-        self.audio = AudioCaptureWorker(client, self.far_end, sample_rate=SAMPLE_RATE,
-                                        use_microphone=microphone not in ("tone", "none"),
-                                        fallback="tone" if microphone == "tone" else "silence",
-                                        vad_aggressiveness=settings.vad_aggressiveness,
-                                        echo_cancelling=settings.echo_cancelling,
-                                        muted=not self.room_window.action_mic.isChecked())
-        self._microphone_muted.connect(self.audio.set_muted)
-        self.audio.level.connect(lambda db: self._own_tile_call("set_level", db))
-        self.audio.speaking.connect(lambda on: self._own_tile_call("set_speaking", on))
-        playback = AudioPlaybackWorker(self.far_end, sample_rate=SAMPLE_RATE)
-        if self.receive is not None:
-            self.receive.audio_frame.connect(playback.push_frame, Qt.DirectConnection)
-        self.media_threads = [WorkerThread(self.video, "video-capture"),
-                              WorkerThread(self.audio, "audio-capture"),
-                              WorkerThread(playback, "audio-playback")]
-        for thread in self.media_threads:
-            thread.start()
-
-    def _stop_media(self) -> None:
-        self._screen_timer.stop()
-        for thread in self.media_threads:
-            thread.stop()
-        self.media_threads = []
-        self.video = self.audio = None
-
-    def _paint_frames(self) -> None:
-        """Show the newest frame of each sender; older ones were never queued for us."""
-        if self.receive is None:
-            return
-        grid = self.room_window.grid
-        for (user_id, _source), image in self.receive.frames.take().items():
-            tile = grid.tile(user_id)
-            if tile is not None:
-                tile.show_image(image)
-
-    def _show_own_preview(self, image: QImage) -> None:
-        self._own_tile_call("show_image", image)
-
-    def _own_tile_call(self, method: str, *args: Any) -> None:
-        tile = self.room_window.grid.tile(self.profile["user_id"]) if self.profile else None
-        if tile is not None:
-            getattr(tile, method)(*args)
-
-    def _on_peer_level(self, user_id: int, db: float) -> None:
-        tile = self.room_window.grid.tile(user_id)
-        if tile is not None:
-            tile.set_level(db)
-
-    def _on_peer_speaking(self, user_id: int, speaking: bool) -> None:
-        tile = self.room_window.grid.tile(user_id)
-        if tile is not None:
-            tile.set_speaking(speaking)
-
-    def _on_keyframe_requested(self, source: int = 0) -> None:
-        self._camera_keyframe.emit(source)
+    def _say_media_state(self) -> None:
+        room = self.room_window
+        self._set_media_state.emit({"microphone": room.action_mic.isChecked(),
+                                    "camera": room.action_camera.isChecked(),
+                                    "screen": room.action_screen.isChecked()})
 
     def _on_microphone_toggled(self, on: bool) -> None:
-        self._microphone_muted.emit(not on)
+        self.media.set_microphone_on(on)
+        self._say_media_state()
 
     def _on_camera_toggled(self, on: bool) -> None:
-        self._camera_enabled.emit(on)
-        self._own_tile_call("set_camera_off", not on)
-
-    def _on_face_effect_toggled(self, on: bool) -> None:
-        self._face_effect.emit(on)
+        self.media.set_camera_on(on)
+        self._say_media_state()
 
     def _on_screen_share_toggled(self, on: bool) -> None:
-        self._screen_share.emit(on)
+        room = self.room_window
+        screen_index = 0
         if on:
-            self._screen_timer.start()
-        else:
-            self._screen_timer.stop()
+            chosen = self._choose_screen()
+            if chosen is None:
+                room.action_screen.setChecked(False)  # cancelled: emits the toggle back off
+                return
+            screen_index = chosen
+        self.media.set_screen_share(on, screen_index)
+        room.set_sharing(on)
+        self._say_media_state()
 
-    def _grab_screen(self) -> None:
-        """Screen grabs must happen on the GUI thread; the capture worker encodes them."""
-        screen = QGuiApplication.primaryScreen()
-        if screen is None or self.video is None:
-            return
-        # Only the grab happens here; converting, scaling and encoding are the worker's.
-        self.video.submit_screen_image(screen.grabWindow(0).toImage())
+    def _choose_screen(self) -> int | None:
+        """Which screen to share when there are several; None when the user cancels."""
+        screens = QGuiApplication.screens()
+        if len(screens) <= 1:
+            return 0
+        names = [f"Screen {i + 1}: {s.name()} ({s.size().width()}x{s.size().height()})"
+                 for i, s in enumerate(screens)]
+        name, ok = QInputDialog.getItem(self.room_window, "Share screen", "Which screen?", names, 0, False)
+        return names.index(name) if ok else None
 
     # -- closing --------------------------------------------------------------
 
     def close(self) -> None:
         """Stop every thread: media first, the session (which owns the connection) last."""
-        self._stop_media()
-        self._stop_receiving()
+        self.media.close()
         self.session_thread.stop()
         for window in (self.room_window, self.lobby, self.login_window):
             window.hide()

@@ -16,6 +16,7 @@ from qt_client.app import MeetingApp
 from qt_client.net import MeetingClient
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
+from tests.desktop_support import create_room, guest, log_in
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,34 +43,9 @@ def app(qtbot, settings):
     meeting.close()
 
 
-def _log_in(qtbot, app, server, user, register=True):
-    login = app.login_window
-    login.server_edit.setText(f"127.0.0.1:{server.control_port}")
-    login.user_edit.setText(user)
-    login.password_edit.setText("secret-pw")
-    qtbot.mouseClick(login.register_button if register else login.login_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: app.lobby.isVisible(), timeout=10_000)
-
-
-def _create_room(qtbot, app):
-    app.lobby.create_title_edit.setText("Desk test")
-    qtbot.mouseClick(app.lobby.create_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: app.room_window.isVisible(), timeout=10_000)
-    return app.room_window.room_id
-
-
-def _guest(server, room_id, name="guest"):
-    guest = MeetingClient("127.0.0.1", server.control_port)
-    guest.connect()
-    guest.register(name, "secret-pw")
-    guest.login(name, "secret-pw")
-    guest.join_room(room_id)
-    return guest
-
-
 def test_a_bot_appears_as_a_live_tile_with_big_view_and_back(qtbot, app, server):
-    _log_in(qtbot, app, server, "host")
-    room_id = _create_room(qtbot, app)
+    log_in(qtbot, app, server, "host")
+    room_id = create_room(qtbot, app)
     command = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{server.control_port}",
                "--user", "bot", "--password", "bot-password", "--room", room_id, "--size", "320x240",
                "--codec", "jpeg", "--seconds", "6", "--audio", "none"]
@@ -96,9 +72,9 @@ def test_a_bot_appears_as_a_live_tile_with_big_view_and_back(qtbot, app, server)
 
 
 def test_chat_both_ways_mute_and_camera_off(qtbot, app, server):
-    _log_in(qtbot, app, server, "host")
-    room_id = _create_room(qtbot, app)
-    guest = _guest(server, room_id)
+    log_in(qtbot, app, server, "host")
+    room_id = create_room(qtbot, app)
+    peer = guest(server, room_id)
     received = {StreamKind.AUDIO: 0, StreamKind.VIDEO: 0}
     lock = threading.Lock()
 
@@ -106,12 +82,12 @@ def test_chat_both_ways_mute_and_camera_off(qtbot, app, server):
         with lock:
             received[header.stream] += 1
 
-    guest.on_media = count
+    peer.on_media = count
     try:
         chat = app.room_window.chat
         chat.input.setText("hello from the desktop")
         qtbot.mouseClick(chat.send_button, Qt.LeftButton)
-        guest.chat("hello from the guest")
+        peer.chat("hello from the guest")
         qtbot.waitUntil(lambda: "hello from the guest" in chat.messages.toPlainText(), timeout=5_000)
         assert "hello from the desktop" in chat.messages.toPlainText()
         qtbot.waitUntil(lambda: received[StreamKind.AUDIO] > 10 and received[StreamKind.VIDEO] > 3,
@@ -131,11 +107,11 @@ def test_chat_both_ways_mute_and_camera_off(qtbot, app, server):
         qtbot.wait(600)
         assert received[StreamKind.VIDEO] == video_after_off
     finally:
-        guest.close()
+        peer.close()
 
 
 def test_a_second_login_shows_logged_in_elsewhere(qtbot, app, server):
-    _log_in(qtbot, app, server, "twice")
+    log_in(qtbot, app, server, "twice")
     other = MeetingClient("127.0.0.1", server.control_port)
     other.connect()
     other.login("twice", "secret-pw")
@@ -148,7 +124,7 @@ def test_a_second_login_shows_logged_in_elsewhere(qtbot, app, server):
 
 
 def test_wrong_password_and_unreachable_server_are_told_plainly(qtbot, app, server):
-    _log_in(qtbot, app, server, "carol")
+    log_in(qtbot, app, server, "carol")
     app._on_logout_requested()
     login = app.login_window
     login.password_edit.setText("not-the-password")
@@ -161,7 +137,7 @@ def test_wrong_password_and_unreachable_server_are_told_plainly(qtbot, app, serv
 
 
 def test_settings_and_last_user_survive_a_restart(qtbot, app, server, settings, tmp_path):
-    _log_in(qtbot, app, server, "remembered")
+    log_in(qtbot, app, server, "remembered")
     again = ClientSettings(str(tmp_path / "client.ini"))
     assert again.last_user == "remembered"
     assert again.server == f"127.0.0.1:{server.control_port}"
@@ -170,9 +146,10 @@ def test_settings_and_last_user_survive_a_restart(qtbot, app, server, settings, 
 
 def test_closing_mid_call_leaves_no_thread_running(qtbot, server, settings):
     app = MeetingApp(settings)
-    _log_in(qtbot, app, server, "leaver")
-    _create_room(qtbot, app)
-    threads = [app.session_thread, app.receive_thread, *app.media_threads]
+    log_in(qtbot, app, server, "leaver")
+    create_room(qtbot, app)
+    threads = [app.session_thread, *app.media.threads]
+    assert len(threads) == 5  # session, receive, video and audio capture, playback
     app.close()
     assert all(t.qthread.isFinished() for t in threads)
     leftover = [t.name for t in threading.enumerate() if t.name.startswith("meeting-client")]
@@ -184,9 +161,8 @@ def test_the_room_shows_reconnecting_and_rejoins_after_a_server_restart(qtbot, s
     app = MeetingApp(settings)
     try:
         with running_meeting_server(db_url, port=port) as server:
-            _log_in(qtbot, app, server, "stayer")
-            app.lobby.persistent_check.setChecked(True)  # a kept room outlives the server
-            room_id = _create_room(qtbot, app)
+            log_in(qtbot, app, server, "stayer")
+            room_id = create_room(qtbot, app, persistent=True)  # a kept room outlives the server
         qtbot.waitUntil(lambda: app.room_window.banner.isVisible(), timeout=5_000)
         with running_meeting_server(db_url, port=port):
             # "reconnected" (logged in again) comes first, then "rejoined" (back in the room).
@@ -205,7 +181,7 @@ def test_profile_edits_are_saved_and_saved_rooms_are_listed_and_joinable(qtbot, 
     saved = owner.create_room(title="Book club", persistent=True)["room"]
     owner.leave_room()
     try:
-        _log_in(qtbot, app, server, "reader")
+        log_in(qtbot, app, server, "reader")
         lobby = app.lobby
         lobby.display_name_edit.setText("Avid Reader")
         lobby.signature_edit.setText("one more chapter")

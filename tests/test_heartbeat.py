@@ -20,7 +20,8 @@ def test_a_silent_client_is_removed_and_the_room_told(tmp_path):
         ended = bob.control.wait_push("session_ended")
         assert ended["reason"] == "heartbeat_timeout"
         assert bob.control.is_closed_by_server() and bob.video.is_closed_by_server()
-        alone = [{"user_id": alice.user_id, "username": "alice", "display_name": "alice"}]
+        alone = [{"user_id": alice.user_id, "username": "alice", "display_name": "alice", "avatar": "",
+                  "microphone": True, "camera": True, "screen": False}]
         assert alice.control.wait_push("members", members=alone)
         assert lurker.is_closed_by_server(timeout=1)
         assert alice.control.ok("heartbeat")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from PyQt5.QtCore import QPoint, Qt, QTimer
-from PyQt5.QtWidgets import QAction, QApplication, QLabel, QMessageBox, QPushButton
+from PyQt5.QtCore import QPoint, Qt
+from PyQt5.QtWidgets import QAction, QApplication, QLabel
 
 from qt_client.ui.room_window import RoomWindow
+from tests.desktop_support import answer_leave
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -24,23 +25,6 @@ def make_window(qtbot, width: int = 1280, height: int = 720) -> RoomWindow:
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     return window
-
-
-def answer_leave(leave: bool) -> list[str]:
-    """Answers the next "Leave the meeting?" box once it is up; returns its text, for the test to check."""
-    asked: list[str] = []
-
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(10, answer)
-            return
-        asked.append(box.text())
-        button = box.findChild(QPushButton, "confirm_leave") if leave else box.button(QMessageBox.Cancel)
-        button.click()
-
-    QTimer.singleShot(0, answer)
-    return asked
 
 
 def test_controls_toggle_and_emit_their_state(qtbot):

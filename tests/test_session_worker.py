@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
+from protocol.media import MediaSource
 from qt_client.workers.session_worker import SessionWorker
-from tests.conftest import running_meeting_server
+from tests.conftest import free_base_port, running_meeting_server
 from tests.worker_support import PASSWORD, ids, member, running
 
 
@@ -19,7 +20,7 @@ class Gui(QObject):
 
     login = pyqtSignal(str, int, str, str, bool)
     create_room = pyqtSignal(object, object, bool)
-    send_chat = pyqtSignal(str)
+    send_chat = pyqtSignal(str, str)
     leave_room = pyqtSignal()
 
     def __init__(self, worker: SessionWorker) -> None:
@@ -61,11 +62,15 @@ def test_log_in_create_a_room_see_someone_join_and_chat(qtbot: Any, server: Any,
         with qtbot.waitSignal(worker.chat_received, timeout=3000) as chat:
             bob.chat("hello ada")
         assert chat.args[0]["text"] == "hello ada"
+        sent: list[str] = []
+        worker.chat_sent.connect(sent.append)
         with qtbot.waitSignal(worker.chat_received, timeout=3000) as own:
-            gui.send_chat.emit("hi bob")
+            gui.send_chat.emit("line-1", "hi bob")
         assert own.args[0]["text"] == "hi bob"
-        with qtbot.waitSignal(worker.keyframe_requested, timeout=3000):
-            bob.request_keyframe(logged_in.args[0]["user_id"])  # bob just joined: he needs a picture
+        qtbot.waitUntil(lambda: sent == ["line-1"], timeout=3000)
+        with qtbot.waitSignal(worker.keyframe_requested, timeout=3000) as asked:
+            bob.request_keyframe(logged_in.args[0]["user_id"], MediaSource.SCREEN)
+        assert asked.args == [MediaSource.SCREEN]
         with qtbot.waitSignal(worker.room_left, timeout=3000):
             gui.leave_room.emit()
     finally:
@@ -124,3 +129,33 @@ def test_stats_report_the_round_trip_once_logged_in(qtbot: Any, server: Any, ses
     with qtbot.waitSignal(worker.stats, timeout=2500) as stats:
         pass
     assert 0 <= stats.args[0]["rtt_ms"] < 100
+
+
+def test_chat_typed_while_reconnecting_goes_out_once_the_room_is_back(
+        qtbot: Any, session: Any, tmp_path: Any) -> None:
+    worker, gui = session
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/restart.db"
+    states: list[str] = []
+    worker.state_changed.connect(states.append)
+    sent: list[str] = []
+    worker.chat_sent.connect(sent.append)
+    with running_meeting_server(db_url, port=port):
+        with qtbot.waitSignal(worker.logged_in, timeout=5000):
+            gui.login.emit("127.0.0.1", port, "ada", "secret-pw", True)
+        with qtbot.waitSignal(worker.room_entered, timeout=3000) as entered:
+            gui.create_room.emit("kept", None, True)  # a persistent room outlives the server
+    qtbot.waitUntil(lambda: "reconnecting" in states, timeout=5000)
+    gui.send_chat.emit("while-away", "typed while the server was down")
+    qtbot.wait(300)
+    assert sent == []  # not lost, not sent: waiting
+    with running_meeting_server(db_url, port=port) as server:
+        with qtbot.waitSignal(worker.chat_sent, timeout=15_000) as delivered:
+            pass
+        assert delivered.args == ["while-away"]
+        reader = member(server.control_port, "reader")
+        try:
+            reader.leave_room()
+            history = reader.join_room(entered.args[0]["room"]["room_id"])["chat"]
+            assert [line["text"] for line in history] == ["typed while the server was down"]
+        finally:
+            reader.close()

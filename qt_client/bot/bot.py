@@ -13,6 +13,7 @@ from protocol.errors import ErrorCode
 from qt_client.bot.audio_sender import AudioSender
 from qt_client.bot.config import BotConfig
 from qt_client.bot.receiver import MediaReceiver
+from qt_client.bot.screen_sender import ScreenSender, open_screen
 from qt_client.bot.sources import open_audio_source, open_video_source
 from qt_client.bot.video_sender import VideoSender
 from qt_client.net.errors import ServerError
@@ -33,6 +34,7 @@ class Bot:
         self.stop_receiving = threading.Event()
         self.video: VideoSender | None = None
         self.audio: AudioSender | None = None
+        self.screen: ScreenSender | None = None
         self.receiver: MediaReceiver | None = None
         self.room_id: str | None = None
         # Everyone seen in the room, kept after they leave, to name them in the report.
@@ -55,7 +57,7 @@ class Bot:
             time.sleep(config.seconds)
             self.cpu_percent = 100 * (time.process_time() - cpu_started) / (time.monotonic() - wall_started)
             self.stop_sending.set()
-            for sender in (self.video, self.audio):
+            for sender in (self.video, self.audio, self.screen):
                 if sender is not None:
                     sender.join(5)
             # Frames still on their way from the others arrive meanwhile.
@@ -108,6 +110,10 @@ class Bot:
                 face_effect = FaceEffect(config.face_effect)
             self.video = VideoSender(self.client, config, video_source, face_effect, self.stop_sending)
             self.video.start()
+        picture = open_screen(config.screen)
+        if picture is not None:
+            self.screen = ScreenSender(self.client, picture, self.stop_sending)
+            self.screen.start()
         audio_source = open_audio_source(config.audio, config.sample_rate)
         if audio_source is not None:
             self.audio = AudioSender(self.client, config, audio_source, self.stop_sending)
@@ -115,7 +121,8 @@ class Bot:
 
     def _on_push(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "keyframe_request" and self.video is not None:
+        # Every screen frame is a key frame: only the camera needs asking.
+        if kind == "keyframe_request" and message.get("source") != "screen" and self.video is not None:
             self.video.request_keyframe()
         elif kind == "members":
             self._remember_names(message["members"])
@@ -128,7 +135,8 @@ class Bot:
         peers = {self.names.get(sender_id, str(sender_id)): stats
                  for sender_id, stats in self.receiver.report().items()}
         errors = [f"{name}: {thread.error!r}" for name, thread in
-                  (("video", self.video), ("audio", self.audio), ("receiver", self.receiver))
+                  (("video", self.video), ("audio", self.audio), ("screen", self.screen),
+                   ("receiver", self.receiver))
                   if thread is not None and thread.error is not None]
         video, audio = self.video, self.audio
         return {
@@ -138,6 +146,7 @@ class Bot:
                      "audio_frames": audio.frames_sent if audio else 0,
                      "audio_suppressed": audio.frames_suppressed if audio else 0,
                      "keyframes": video.keyframes_sent if video else 0,
+                     "screen_frames": self.screen.frames_sent if self.screen else 0,
                      "keyframe_requests": video.keyframe_requests if video else 0},
             "peers": peers,
             "cpu_percent": None if self.cpu_percent is None else round(self.cpu_percent, 2),

@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> BotConfig:
     parser.add_argument("--persistent", action="store_true", help="with --create-room: keep the room")
     parser.add_argument("--video", default="testpattern", help="testpattern | file:PATH | none")
     parser.add_argument("--audio", default="tone", help="tone | wav:PATH | none")
+    parser.add_argument("--screen", default="none",
+                        help="share a screen: slide (a synthetic slide) | file:PATH (a picture) | none")
     parser.add_argument("--codec", choices=sorted(CODECS), default="jpeg")
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT (default 640x480)")
     parser.add_argument("--fps", type=float, default=15.0)
@@ -68,7 +70,8 @@ def parse_args(argv: list[str] | None = None) -> BotConfig:
     return BotConfig(
         host=args.server[0], port=args.server[1], user=args.user, password=args.password,
         create_room=args.create_room, room=args.room, room_password=args.room_password,
-        persistent=args.persistent, video=args.video, audio=args.audio, codec=CODECS[args.codec],
+        persistent=args.persistent, video=args.video, audio=args.audio, screen=args.screen,
+        codec=CODECS[args.codec],
         width=width, height=height, fps=args.fps, quality=args.quality, bitrate=args.bitrate,
         keyframe_interval=args.keyframe_interval, decode=args.decode,
         sample_rate=args.sample_rate, vad=args.vad, vad_aggressiveness=args.vad_aggressiveness,

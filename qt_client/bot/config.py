@@ -21,6 +21,7 @@ class BotConfig:
     persistent: bool
     video: str  # "testpattern", "file:PATH" or "none"
     audio: str  # "tone", "wav:PATH" or "none"
+    screen: str  # "none", "slide" or "file:PATH": a still picture shared as the screen stream
     codec: Codec
     width: int
     height: int

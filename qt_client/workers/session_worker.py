@@ -8,6 +8,7 @@ from typing import Any
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from protocol.errors import ErrorCode
+from protocol.media import MediaSource
 from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
 from qt_client.net.meeting_client import MeetingClient
 
@@ -36,7 +37,11 @@ class SessionWorker(QObject):
     chat_received = pyqtSignal(dict)
     session_ended = pyqtSignal(str, str)
     state_changed = pyqtSignal(str)
-    keyframe_requested = pyqtSignal()
+    keyframe_requested = pyqtSignal(int)  # MediaSource: which of our streams someone needs a key frame of
+    avatar_fetched = pyqtSignal(int, bytes, str)  # user id, image bytes (b"": none), its hash
+    chat_sent = pyqtSignal(str)  # local id of a line the server took
+    chat_failed = pyqtSignal(str, str)  # local id, why (plain words): shown with a retry
+    _outbox_lost = pyqtSignal(str)  # from the network thread, to ours
     stats = pyqtSignal(dict)
 
     def __init__(self, *, connect_timeout: float = 5.0, request_timeout: float = 10.0,
@@ -47,6 +52,11 @@ class SessionWorker(QObject):
         self.client_name = client_name
         self.client: MeetingClient | None = None
         self._stats_timer: QTimer | None = None
+        # Chat lines typed while the connection was down, by local id: sent when the room is back.
+        self._outbox: dict[str, str] = {}
+        # Emitted on the client's network thread; handled on ours.
+        self.state_changed.connect(self._on_state)
+        self._outbox_lost.connect(self._fail_outbox)
 
     # -- lifetime (on the worker's thread) ------------------------------------
 
@@ -95,6 +105,7 @@ class SessionWorker(QObject):
 
     @pyqtSlot()
     def leave_room(self) -> None:
+        self._fail_outbox("You left the room before it could be sent.")
         if self._call("leave_room", None):
             self.room_left.emit()
 
@@ -106,19 +117,78 @@ class SessionWorker(QObject):
     def update_profile(self, display_name: str | None, signature: str | None, avatar: bytes | None) -> None:
         self._call("update_profile", self.profile_updated, display_name, signature, avatar)
 
-    @pyqtSlot(str)
-    def send_chat(self, text: str) -> None:
-        # The line comes back as a `chat` push, like everyone else's: no signal of its own.
-        self._call("chat", None, text)
+    @pyqtSlot(str, str)
+    def send_chat(self, local_id: str, text: str) -> None:
+        """Send a chat line; while reconnecting it waits in the outbox, and goes once the room is back.
 
-    @pyqtSlot(int)
-    def request_keyframe(self, user_id: int) -> None:
+        The line itself comes back as a `chat` push, like everyone else's;
+        `chat_sent` or `chat_failed` says what became of this attempt.
+        """
+        client = self.client
+        if client is None:
+            self.chat_failed.emit(local_id, "Not connected to the server.")
+            return
+        try:
+            client.chat(text)
+        except (NotConnectedError, ClientTimeout):
+            self._outbox[local_id] = text
+            return
+        except ServerError as exc:
+            self.chat_failed.emit(local_id, exc.message)
+            return
+        self.chat_sent.emit(local_id)
+
+    @pyqtSlot(object)
+    def set_media_state(self, state: dict[str, bool]) -> None:
+        """What we send (microphone, camera, screen), for everyone's tiles; remembered across reconnects."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            client.set_media_state(**state)
+        except (NotConnectedError, ClientTimeout, ServerError) as exc:
+            # The client said it is remembered: it goes again with the next login.
+            log.info("media state not sent now: %s", exc)
+
+    @pyqtSlot(int, str)
+    def fetch_avatar(self, user_id: int, avatar_hash: str) -> None:
+        """A member's avatar picture, for tiles and chat; asked once per hash by the GUI."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            image = client.get_avatar(user_id)
+        except (NotConnectedError, ClientTimeout, ServerError) as exc:
+            log.info("avatar of user %d not fetched: %s", user_id, exc)
+            return
+        self.avatar_fetched.emit(user_id, image, avatar_hash)
+
+    @pyqtSlot(str)
+    def _on_state(self, state: str) -> None:
+        if state == "rejoined":
+            self._flush_outbox()
+        elif state == "disconnected":
+            self._fail_outbox("The connection to the server was lost.")
+
+    def _flush_outbox(self) -> None:
+        for local_id, text in list(self._outbox.items()):
+            del self._outbox[local_id]
+            self.send_chat(local_id, text)
+
+    @pyqtSlot(str)
+    def _fail_outbox(self, why: str) -> None:
+        outbox, self._outbox = self._outbox, {}
+        for local_id in outbox:
+            self.chat_failed.emit(local_id, why)
+
+    @pyqtSlot(int, int)
+    def request_keyframe(self, user_id: int, source: int) -> None:
         """For the receive worker: asked here, so that a slow reply never stalls decoding."""
         client = self.client
         if client is None:
             return
         try:
-            client.request_keyframe(user_id)
+            client.request_keyframe(user_id, MediaSource(source))
         except (ServerError, NotConnectedError, ClientTimeout) as exc:
             # Nothing the user asked for failed: the receiver asks again while it waits.
             log.info("key frame request to user %d failed: %s", user_id, exc)
@@ -184,7 +254,8 @@ class SessionWorker(QObject):
         elif kind == "chat":
             self.chat_received.emit(message)
         elif kind == "keyframe_request":
-            self.keyframe_requested.emit()
+            source = MediaSource.SCREEN if message.get("source") == "screen" else MediaSource.CAMERA
+            self.keyframe_requested.emit(int(source))
         elif kind == "session_ended":
             self.session_ended.emit(str(message.get("reason", "")), str(message.get("message", "")))
         elif kind == "reconnect_failed":
@@ -192,6 +263,7 @@ class SessionWorker(QObject):
             self.session_ended.emit("reconnect_failed", str(message.get("error", {}).get("message", "")))
         elif kind == "rejoin_failed":
             error = message.get("error", {})
+            self._outbox_lost.emit("You are no longer in the room.")
             self.room_left.emit()
             self.request_failed.emit("join_room", str(error.get("code", "")), str(error.get("message", "")))
         elif kind == "server_shutdown":
