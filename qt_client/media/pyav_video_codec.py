@@ -11,11 +11,12 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 from av.video.frame import PictureType
 
 from protocol.media import Codec
-from qt_client.media.video_codec import DecodeError, EncodedFrame, check_frame
+from qt_client.media.video_codec import DecodeError, EncodedFrame, check_frame, fit_image, fit_size
 
 _ENCODERS = {
     Codec.H264: ("libx264", {
@@ -88,10 +89,14 @@ class PyAvVideoDecoder:
         self._is_keyframe = _h264_is_keyframe if codec is Codec.H264 else _vp8_is_keyframe
         context = av.CodecContext.create(_DECODERS[codec], "r")
         context.thread_type = "SLICE"  # frame threads would return each frame several packets late
+        # One thread: a call decodes several small streams, and slice threads waking per frame cost
+        # more CPU than they save (0.29 -> 0.23 ms a 640x480 frame, and fewer threads on two cores).
+        context.thread_count = 1
         self._context: av.VideoCodecContext | None = context
         self._waiting_for_keyframe = True
 
-    def decode(self, payload: bytes) -> np.ndarray | None:
+    def decode(self, payload: bytes, fit: tuple[int, int] | None = None,
+               rgb: bool = False) -> np.ndarray | None:
         if self._context is None:
             raise ValueError(f"{self.codec.name} decoder is closed")
         # An empty packet would put FFmpeg's decoder into draining, after which it decodes nothing.
@@ -106,11 +111,37 @@ class PyAvVideoDecoder:
         if not frames:
             return None
         self._waiting_for_keyframe = False
-        return frames[-1].to_ndarray(format="bgr24")
+        return _to_colour(frames[-1], fit, rgb)
 
     def close(self) -> None:
         """Free the codec now rather than whenever the garbage collector gets to it."""
         self._context = None
+
+
+def _to_colour(frame: av.VideoFrame, fit: tuple[int, int] | None, rgb: bool) -> np.ndarray:
+    """The picture as RGB or BGR within `fit`: shrunk while still 4:2:0 (1.5 bytes a pixel, not 3),
+    then converted by OpenCV, which takes half the time swscale does."""
+    width, height = frame.width, frame.height
+    # As one OpenCV I420 image each chroma plane must fill whole rows: height a multiple of 4.
+    if frame.format.name != "yuv420p" or width % 2 or height % 4:
+        return fit_image(frame.to_ndarray(format="rgb24" if rgb else "bgr24"), fit)
+    yuv = frame.to_ndarray()  # the Y plane's rows, then U's and V's, each a quarter of Y
+    target = fit_size(width, height, *fit) if fit is not None else (width, height)
+    target = (max(2, target[0] - target[0] % 2), max(4, target[1] - target[1] % 4))
+    if target != (width, height):
+        yuv = _shrink_i420(yuv, width, height, *target)
+    return cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420 if rgb else cv2.COLOR_YUV2BGR_I420)
+
+
+def _shrink_i420(yuv: np.ndarray, width: int, height: int, to_width: int, to_height: int) -> np.ndarray:
+    interpolation = cv2.INTER_AREA if to_width * 2 <= width else cv2.INTER_LINEAR
+    quarter = height // 4
+    planes = [cv2.resize(yuv[:height], (to_width, to_height), interpolation=interpolation)]
+    for start in (height, height + quarter):
+        chroma = yuv[start:start + quarter].reshape(height // 2, width // 2)
+        planes.append(cv2.resize(chroma, (to_width // 2, to_height // 2), interpolation=interpolation)
+                      .reshape(-1, to_width))
+    return np.concatenate(planes)
 
 
 def _h264_is_keyframe(payload: bytes) -> bool:

@@ -27,6 +27,7 @@ AudioSink = Callable[[int, np.ndarray, MediaHeader], None]
 VideoSink = Callable[[int, MediaSource, np.ndarray, MediaHeader], None]
 KeyframeAsker = Callable[[int, MediaSource], None]
 VideoWanted = Callable[[int, MediaSource], bool]
+VideoFit = Callable[[int, MediaSource], "tuple[int, int] | None"]
 
 
 @dataclass
@@ -73,12 +74,15 @@ class ReceivePipeline:
     video go to the sinks; a stream that cannot decode asks for a key frame
     through `ask_keyframe`, at most twice a second. Video that `video_wanted`
     declines (a tile nobody can see) is not decoded at all; when it is wanted
-    again, its inter-coded stream waits for a key frame and asks for one.
+    again, its inter-coded stream waits for a key frame and asks for one. Video
+    comes out BGR (RGB with `rgb`), shrunk within what `video_fit` says (the
+    tile's size), so that nothing bigger than the screen shows is converted.
     """
 
     def __init__(self, clock_us: Callable[[], int], *, sample_rate: int = 48000, playout_delay_ms: int = 40,
                  decode: bool = True, on_audio: AudioSink = _ignore, on_video: VideoSink = _ignore,
-                 ask_keyframe: KeyframeAsker = _ignore, video_wanted: VideoWanted | None = None) -> None:
+                 ask_keyframe: KeyframeAsker = _ignore, video_wanted: VideoWanted | None = None,
+                 video_fit: VideoFit | None = None, rgb: bool = False) -> None:
         self.clock_us = clock_us
         self.sample_rate = sample_rate
         self.playout_delay_us = playout_delay_ms * 1000
@@ -87,6 +91,8 @@ class ReceivePipeline:
         self.on_video = on_video
         self.ask_keyframe = ask_keyframe
         self.video_wanted = video_wanted
+        self.video_fit = video_fit
+        self.rgb = rgb
         self.peers: dict[int, Peer] = {}
         self.started = self._reported_at = time.monotonic()
 
@@ -199,7 +205,8 @@ class ReceivePipeline:
                 stats.decode_errors += 1
                 return
         try:
-            image = decoder.decode(bytes(payload))
+            fit = self.video_fit(sender_id, source) if self.video_fit is not None else None
+            image = decoder.decode(bytes(payload), fit, self.rgb)
         except DecodeError:
             stats.decode_errors += 1
             lane.keyframes.decode_failed()

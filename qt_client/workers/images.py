@@ -6,11 +6,7 @@ import cv2
 import numpy as np
 from PyQt5.QtGui import QImage
 
-
-def fit_within(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
-    """The largest size of the same aspect that fits max_width x max_height (never larger than given)."""
-    scale = min(1.0, max_width / width, max_height / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+from qt_client.media.video_codec import fit_size
 
 
 def bgr_to_qimage(frame: np.ndarray, max_width: int | None = None, max_height: int | None = None) -> QImage:
@@ -20,7 +16,7 @@ def bgr_to_qimage(frame: np.ndarray, max_width: int | None = None, max_height: i
     then draws a picture of about its displayed size.
     """
     height, width = frame.shape[:2]
-    target = fit_within(width, height, max_width or width, max_height or height)
+    target = fit_size(width, height, max_width or width, max_height or height)
     if target != (width, height):
         width, height = target
         frame = cv2.resize(frame, target, interpolation=cv2.INTER_AREA)
@@ -30,4 +26,15 @@ def bgr_to_qimage(frame: np.ndarray, max_width: int | None = None, max_height: i
     bits.setsize(image.sizeInBytes())
     rows = np.frombuffer(bits, np.uint8).reshape(height, image.bytesPerLine())
     cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=rows[:, :3 * width].reshape(height, width, 3))
+    return image
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """An RGB888 QImage holding a copy of an RGB frame (one copy: the rows into the image's own buffer)."""
+    height, width = rgb.shape[:2]
+    image = QImage(width, height, QImage.Format_RGB888)
+    bits = image.bits()
+    bits.setsize(image.sizeInBytes())
+    rows = np.frombuffer(bits, np.uint8).reshape(height, image.bytesPerLine())
+    rows[:, :3 * width] = rgb.reshape(height, 3 * width)
     return image

@@ -15,12 +15,12 @@ from protocol.media import MediaHeader, MediaSource
 from qt_client.media.receive_pipeline import ReceivePipeline
 from qt_client.media.voice_detector import FLOOR_DB, level_db
 from qt_client.net.meeting_client import MeetingClient
-from qt_client.workers.images import bgr_to_qimage
+from qt_client.workers.images import rgb_to_qimage
 from qt_client.workers.latest_frames import LatestFrames
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 5
+POLL_MS = 10  # half the audio frame time: no frame waits longer, and 100 wake-ups a second, not 200
 MAX_FRAMES_PER_POLL = 256  # then back to the event loop, so that stop() and the setters get a turn
 STATS_INTERVAL_MS = 1000
 SILENT_AFTER = 0.3  # seconds without audio: senders stop sending silence, so this is silence
@@ -57,7 +57,7 @@ class ReceiveWorker(QObject):
         self._pipeline = ReceivePipeline(client.server_clock_us, sample_rate=sample_rate,
                                          playout_delay_ms=playout_delay_ms, on_audio=self._play_audio,
                                          on_video=self._show_video, ask_keyframe=self._ask_keyframe,
-                                         video_wanted=self._video_wanted)
+                                         video_wanted=self._video_wanted, video_fit=self._video_fit, rgb=True)
         # None: decode everything (until the GUI says what it shows).
         self._wanted: set[StreamKey] | None = None
         self._sizes: dict[StreamKey, tuple[int, int]] = {}
@@ -116,10 +116,13 @@ class ReceiveWorker(QObject):
     def _video_wanted(self, user_id: int, source: MediaSource) -> bool:
         return self._wanted is None or (user_id, source) in self._wanted
 
-    def _show_video(self, user_id: int, source: MediaSource, image: np.ndarray, _: MediaHeader) -> None:
+    def _video_fit(self, user_id: int, source: MediaSource) -> tuple[int, int] | None:
+        size = self._sizes.get((user_id, source))
+        return size if size and size[0] > 0 and size[1] > 0 else None
+
+    def _show_video(self, user_id: int, source: MediaSource, rgb: np.ndarray, _: MediaHeader) -> None:
         key: Hashable = (user_id, source)
-        width, height = self._sizes.get(key, (0, 0))
-        if self.frames.offer(key, bgr_to_qimage(image, width or None, height or None)):
+        if self.frames.offer(key, rgb_to_qimage(rgb)):
             self.frames_ready.emit()
 
     def _ask_keyframe(self, user_id: int, source: MediaSource) -> None:

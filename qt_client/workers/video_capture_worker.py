@@ -15,11 +15,11 @@ from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.media.camera_source import CameraSource
 from qt_client.media.face_effect import FaceEffect
 from qt_client.media.test_pattern_source import TestPatternSource
-from qt_client.media.video_codec import VideoEncoder, make_video_encoder
+from qt_client.media.video_codec import VideoEncoder, fit_size, make_video_encoder
 from qt_client.media.video_source import VideoSource
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
-from qt_client.workers.images import bgr_to_qimage, fit_within
+from qt_client.workers.images import bgr_to_qimage
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ class VideoCaptureWorker(QObject):
         bgrx = np.frombuffer(bits, np.uint8).reshape(height, image.bytesPerLine())[:, :4 * width]
         frame = bgrx.reshape(height, width, 4)[:, :, :3]
         if self.screen_max_size is not None:
-            target = fit_within(width, height, *self.screen_max_size)
+            target = fit_size(width, height, *self.screen_max_size)
             if target != (width, height):
                 frame = cv2.resize(frame, target, interpolation=cv2.INTER_AREA)
         if self.codec is not Codec.JPEG and (frame.shape[0] % 2 or frame.shape[1] % 2):
