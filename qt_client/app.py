@@ -158,8 +158,7 @@ class MeetingApp(QObject):
 
     def _on_profile_updated(self, profile: dict[str, Any]) -> None:
         self.profile = profile
-        self.lobby.set_profile(profile)
-        self.lobby.show_info("Profile saved.")
+        self.lobby.profile_saved(profile)
 
     def _on_logout_requested(self) -> None:
         self.media.stop_receiving()
@@ -171,6 +170,8 @@ class MeetingApp(QObject):
         if request in REQUESTS_FROM_LOGIN or self.profile is None:
             self.login_window.set_busy(False)
             self.login_window.show_error(message)
+        elif request == "update_profile":
+            self.lobby.profile_save_failed(message)
         elif self.room_window.isVisible():
             self.room_window.chat.add_notice(message)
         else:

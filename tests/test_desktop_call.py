@@ -13,7 +13,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor, QImage
 from PyQt5.QtTest import QTest
 
-from protocol.media import MediaSource, StreamKind
+from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.app import MeetingApp
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
@@ -63,14 +63,6 @@ def camera_frames_within(frames: queue.Queue, seconds: float) -> int:
     return count
 
 
-def drain(frames: queue.Queue) -> None:
-    while True:
-        try:
-            frames.get_nowait()
-        except queue.Empty:
-            return
-
-
 def activate(qtbot: Any, window: Any) -> None:
     """Keyboard shortcuts go to the active window, as they do for a person."""
     window.activateWindow()
@@ -95,7 +87,7 @@ def test_camera_off_and_on_ten_times_comes_back_at_the_peer_each_time(
             camera.trigger()  # off
             qtbot.waitUntil(lambda: member_state(peer, me).get("camera") is False, timeout=2000)
             QTest.qWait(150)
-            drain(frames)
+            drain_list(frames)
             assert camera_frames_within(frames, 0.3) == 0
             camera.trigger()  # on again: pictures within a second
             qtbot.waitUntil(lambda: member_state(peer, me).get("camera") is True, timeout=2000)
@@ -196,3 +188,42 @@ def test_chat_typed_during_an_outage_is_shown_waiting_then_sent(qtbot: Any, app:
                         timeout=5000)
         qtbot.waitUntil(lambda: room.chat.pending_ids == [], timeout=5000)
     assert room.chat.messages.toPlainText().count("said while the server was away") == 1
+
+
+def test_settings_opened_mid_call_change_the_codec_and_microphone_at_once(
+        qtbot: Any, tmp_path: Any, server: Any) -> None:
+    settings = make_settings(str(tmp_path / "c.ini"))
+    settings.microphone = "silence"  # nothing heard at first
+    app = MeetingApp(settings)
+    try:
+        log_in(qtbot, app, server, "tinkerer")
+        room_id = create_room(qtbot, app)
+        peer = guest(server, room_id)
+        frames = peer.media_queue(4096)
+        try:
+            qtbot.waitUntil(lambda: any(h.codec is Codec.JPEG for h, _ in drain_list(frames)), timeout=5000)
+            room = app.room_window
+            assert room.action_settings.isEnabled()
+            dialog = app.open_settings()
+            assert dialog.parent() is room  # opened over the call, not the lobby
+            dialog.codec_combo.setCurrentIndex(dialog.codec_combo.findData("h264"))
+            dialog.microphone_combo.setCurrentIndex(dialog.microphone_combo.findData("tone"))
+            dialog.accept()
+            assert room.isVisible()  # still in the call
+            seen: list[Any] = []
+            qtbot.waitUntil(lambda: seen.extend(drain_list(frames)) or (
+                any(h.stream is StreamKind.VIDEO and h.codec is Codec.H264 for h, _ in seen)
+                and sum(h.stream is StreamKind.AUDIO for h, _ in seen) > 10), timeout=5000)
+        finally:
+            peer.close()
+    finally:
+        app.close()
+
+
+def drain_list(frames: queue.Queue) -> list[tuple[Any, Any]]:
+    out = []
+    while True:
+        try:
+            out.append(frames.get_nowait())
+        except queue.Empty:
+            return out

@@ -71,7 +71,7 @@ def test_save_profile_emits_edited_values_and_no_avatar_change(qtbot):
 def test_chosen_avatar_is_scaled_small_png(qtbot, tmp_path):
     window = make_window(qtbot)
     big = QImage(1000, 500, QImage.Format_RGB32)
-    # Noise so the PNG cannot compress to nothing: the 64 KiB limit must really be met.
+    # Noise so the PNG cannot compress to nothing: the 256 KiB limit must really be met.
     for y in range(0, 500, 5):
         for x in range(0, 1000, 5):
             big.setPixelColor(x, y, QColor((x * 7 + y * 13) % 256, (x * y) % 256, (x + y) % 256))
@@ -81,9 +81,9 @@ def test_chosen_avatar_is_scaled_small_png(qtbot, tmp_path):
     with qtbot.waitSignal(window.profile_save_requested, timeout=1000) as blocker:
         qtbot.mouseClick(window.save_profile_button, Qt.LeftButton)
     png = blocker.args[2]
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) <= 64 * 1024
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) <= 256 * 1024
     decoded = QImage.fromData(png)
-    assert max(decoded.width(), decoded.height()) <= 128 and decoded.width() == 2 * decoded.height()
+    assert (decoded.width(), decoded.height()) == (256, 256)  # the middle square, not stretched
 
 
 def test_unreadable_avatar_file_shows_error(qtbot, tmp_path):
@@ -161,3 +161,27 @@ def test_info_and_error_messages_differ_in_colour(qtbot):
     error = window.message_label.palette().color(window.message_label.foregroundRole())
     assert window.message_label.text() == "Room not found"
     assert info.green() > info.red() and error.red() > error.green()
+
+
+def test_profile_saved_only_when_the_server_says_so_and_later_edits_are_kept(qtbot, tmp_path):
+    window = make_window(qtbot)
+    window.set_profile(PROFILE)
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    for path, colour in ((first, "#ff0000"), (second, "#0000ff")):
+        image = QImage(300, 300, QImage.Format_RGB32)
+        image.fill(QColor(colour))
+        assert image.save(str(path))
+    assert window.load_avatar(str(first))
+    assert "Save profile" in window.message_label.text()  # chosen is not saved, and it says so
+    with qtbot.waitSignal(window.profile_save_requested, timeout=1000) as sent:
+        qtbot.mouseClick(window.save_profile_button, Qt.LeftButton)
+    assert window.message_label.text() == "Saving profile…" and not window.save_profile_button.isEnabled()
+    assert window.load_avatar(str(second))  # chosen while the first save is on its way
+    window.profile_saved({**PROFILE, "avatar": base64.b64encode(sent.args[2]).decode()})
+    assert "press Save profile" in window.message_label.text()
+    with qtbot.waitSignal(window.profile_save_requested, timeout=1000) as again:
+        qtbot.mouseClick(window.save_profile_button, Qt.LeftButton)
+    blue = QImage.fromData(again.args[2]).pixelColor(10, 10)
+    assert (blue.red(), blue.blue()) == (0, 255)  # the second avatar was not lost
+    window.profile_save_failed("The avatar must be a PNG or JPEG image.")
+    assert window.save_profile_button.isEnabled() and "PNG or JPEG" in window.message_label.text()

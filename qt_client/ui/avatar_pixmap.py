@@ -7,8 +7,9 @@ import zlib
 from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 
-MAX_AVATAR_BYTES = 64 * 1024  # the server refuses larger avatars (AVATAR_TOO_LARGE)
-MAX_AVATAR_SIDE = 128
+from protocol.messages import AVATAR_MAX_BYTES
+
+MAX_AVATAR_SIDE = 256  # pictures are resized to this before upload; the server stores them as sent
 
 
 def initials(name: str) -> str:
@@ -53,9 +54,12 @@ def avatar_pixmap(image_bytes: bytes, name: str, size: int) -> QPixmap:
 
 
 def encode_avatar_png(image: QImage) -> bytes | None:
-    """PNG bytes small enough for the server, shrinking the image until they fit; None if it cannot."""
+    """A square PNG (the picture's middle, at most 256x256) small enough for the server; None if
+    the image is unreadable. Avatars show as squares and circles: cropping here keeps faces unstretched."""
     if image.isNull():
         return None
+    square = min(image.width(), image.height())
+    image = image.copy((image.width() - square) // 2, (image.height() - square) // 2, square, square)
     side = MAX_AVATAR_SIDE
     while side >= 16:
         scaled = image
@@ -66,7 +70,7 @@ def encode_avatar_png(image: QImage) -> bytes | None:
         buffer.open(QIODevice.WriteOnly)
         scaled.save(buffer, "PNG")
         buffer.close()
-        if len(data) <= MAX_AVATAR_BYTES:
+        if len(data) <= AVATAR_MAX_BYTES:
             return bytes(data)
         side //= 2
     return None

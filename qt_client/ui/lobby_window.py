@@ -58,6 +58,8 @@ class LobbyWindow(QWidget):
         self._username = ""
         # None means "leave the avatar as it is"; bytes (possibly b"") replace it on save.
         self._pending_avatar: bytes | None = None
+        # What the last "Save profile" sent, until the server answers: edits made meanwhile are kept.
+        self._sent: tuple[str, str, bytes | None] | None = None
 
         layout = QGridLayout(self)
         layout.addWidget(self._build_profile(), 0, 0)
@@ -184,6 +186,25 @@ class LobbyWindow(QWidget):
         if not rooms:
             self.room_list.addItem(QListWidgetItem("No saved rooms yet"))
 
+    def profile_saved(self, profile: dict[str, Any]) -> None:
+        """The server stored the profile: say so, keeping any change made after it was sent."""
+        sent, self._sent = self._sent, None
+        self.save_profile_button.setEnabled(True)
+        current = (self.display_name_edit.text().strip(), self.signature_edit.text().strip(),
+                   self._pending_avatar)
+        if sent is None or current == sent:
+            self.set_profile(profile)
+            self.show_info("Profile saved.")
+            return
+        self._username = str(profile.get("username", ""))
+        self.show_info("Profile saved. You changed it again meanwhile: press Save profile to keep that too.")
+
+    def profile_save_failed(self, message: str) -> None:
+        """Saving failed: nothing the user chose is dropped, and they are told why."""
+        self._sent = None
+        self.save_profile_button.setEnabled(True)
+        self.show_error(message)
+
     def show_error(self, message: str) -> None:
         self._show_message(message, "#c62828")
 
@@ -198,6 +219,7 @@ class LobbyWindow(QWidget):
             return False
         self._pending_avatar = png
         self._show_avatar(png)
+        self.show_info("New avatar chosen: press Save profile to keep it.")
         return True
 
     def _show_message(self, message: str, colour: str) -> None:
@@ -217,9 +239,11 @@ class LobbyWindow(QWidget):
             self.load_avatar(path)
 
     def _save_profile(self) -> None:
-        self.profile_save_requested.emit(
-            self.display_name_edit.text().strip(), self.signature_edit.text().strip(), self._pending_avatar
-        )
+        self._sent = (self.display_name_edit.text().strip(), self.signature_edit.text().strip(),
+                      self._pending_avatar)
+        self.save_profile_button.setEnabled(False)  # until the server answers
+        self.show_info("Saving profile…")
+        self.profile_save_requested.emit(*self._sent)
 
     def _create_room(self) -> None:
         self.create_room_requested.emit(

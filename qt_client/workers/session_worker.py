@@ -233,10 +233,18 @@ class SessionWorker(QObject):
         return True
 
     def _fail(self, request: str, exc: Exception) -> None:
+        """Tell the GUI in words a person understands; the technical detail goes to the log."""
         if isinstance(exc, ServerError):
             self.request_failed.emit(request, exc.code, exc.message)
+            return
+        log.info("%s failed: %r", request, exc)
+        if isinstance(exc, ClientTimeout):
+            message = "The server did not answer in time. Try again."
+        elif str(exc).startswith("Cannot reach"):
+            message = str(exc)  # said in plain words where the address is known
         else:
-            self.request_failed.emit(request, UNREACHABLE, str(exc))
+            message = "The connection to the server is down; it is being restored. Try again in a moment."
+        self.request_failed.emit(request, UNREACHABLE, message)
 
     @pyqtSlot()
     def _emit_stats(self) -> None:
