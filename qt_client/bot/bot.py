@@ -110,6 +110,8 @@ class Bot:
                 face_effect = FaceEffect(config.face_effect)
             self.video = VideoSender(self.client, config, video_source, face_effect, self.stop_sending)
             self.video.start()
+        # What the room shows on this bot's tile: no camera, no microphone when it sends none.
+        self.client.set_media_state(microphone=config.audio != "none", camera=video_source is not None)
         picture = open_screen(config.screen)
         if picture is not None:
             self.screen = ScreenSender(self.client, picture, self.stop_sending)
