@@ -27,6 +27,9 @@ def test_hello_names_the_version_and_rejects_another(meeting_server):
     answer = conn.request("hello", version=PROTOCOL_VERSION + 1)
     assert answer["error"]["code"] == "UNSUPPORTED_VERSION"
     assert "version" in answer["error"]["message"]
+    # A version-1 client would send screen shares that it cannot tell from cameras: refused too.
+    assert PROTOCOL_VERSION == 2
+    assert conn.request("hello", version=1)["error"]["code"] == "UNSUPPORTED_VERSION"
     result = conn.ok("hello", version=PROTOCOL_VERSION)
     assert result["version"] == PROTOCOL_VERSION and result["server_time"] > 0
 
