@@ -141,6 +141,8 @@ class CallMedia(QObject):
             timer.stop()
         self._stop_video()
         self._stop_audio()
+        if self.receive is not None and self.playback is not None:
+            self.receive.audio_frame.disconnect(self.playback.push_frame)  # the next call has its own
         if self._playback_thread is not None:
             self._playback_thread.stop()
         self._playback_thread = self.playback = None
