@@ -3,9 +3,10 @@ client, and answering the "Leave the meeting?" question."""
 
 from __future__ import annotations
 
+import queue
 from typing import Any
 
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QPoint, Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from qt_client.net import MeetingClient
@@ -60,3 +61,22 @@ def answer_leave(leave: bool) -> list[str]:
 
     QTimer.singleShot(0, answer)
     return asked
+
+
+def drain_frames(frames: queue.Queue) -> list[tuple[Any, Any]]:
+    """Everything a media queue holds now, emptied."""
+    out = []
+    while True:
+        try:
+            out.append(frames.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def double_click(qtbot: Any, widget: Any, pos: QPoint | None = None) -> None:
+    """What a real double click delivers: press, release, double-click press, release."""
+    pos = pos or QPoint(20, 20)
+    qtbot.mousePress(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseDClick(widget, Qt.LeftButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)

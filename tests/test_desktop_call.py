@@ -17,7 +17,7 @@ from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.app import MeetingApp
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
-from tests.desktop_support import answer_leave, create_room, guest, join_room, log_in
+from tests.desktop_support import answer_leave, create_room, drain_frames, guest, join_room, log_in
 
 
 @pytest.fixture
@@ -53,13 +53,8 @@ def camera_frames_within(frames: queue.Queue, seconds: float) -> int:
     count = 0
     for _ in range(round(seconds / 0.05)):
         QTest.qWait(50)
-        while True:
-            try:
-                header, _ = frames.get_nowait()
-            except queue.Empty:
-                break
-            if header.stream is StreamKind.VIDEO and header.source is MediaSource.CAMERA:
-                count += 1
+        count += sum(header.stream is StreamKind.VIDEO and header.source is MediaSource.CAMERA
+                     for header, _ in drain_frames(frames))
     return count
 
 
@@ -87,7 +82,7 @@ def test_camera_off_and_on_ten_times_comes_back_at_the_peer_each_time(
             camera.trigger()  # off
             qtbot.waitUntil(lambda: member_state(peer, me).get("camera") is False, timeout=2000)
             QTest.qWait(150)
-            drain_list(frames)
+            drain_frames(frames)
             assert camera_frames_within(frames, 0.3) == 0
             camera.trigger()  # on again: pictures within a second
             qtbot.waitUntil(lambda: member_state(peer, me).get("camera") is True, timeout=2000)
@@ -201,7 +196,7 @@ def test_settings_opened_mid_call_change_the_codec_and_microphone_at_once(
         peer = guest(server, room_id)
         frames = peer.media_queue(4096)
         try:
-            qtbot.waitUntil(lambda: any(h.codec is Codec.JPEG for h, _ in drain_list(frames)), timeout=5000)
+            qtbot.waitUntil(lambda: any(h.codec is Codec.JPEG for h, _ in drain_frames(frames)), timeout=5000)
             room = app.room_window
             assert room.action_settings.isEnabled()
             dialog = app.open_settings()
@@ -211,19 +206,10 @@ def test_settings_opened_mid_call_change_the_codec_and_microphone_at_once(
             dialog.accept()
             assert room.isVisible()  # still in the call
             seen: list[Any] = []
-            qtbot.waitUntil(lambda: seen.extend(drain_list(frames)) or (
+            qtbot.waitUntil(lambda: seen.extend(drain_frames(frames)) or (
                 any(h.stream is StreamKind.VIDEO and h.codec is Codec.H264 for h, _ in seen)
                 and sum(h.stream is StreamKind.AUDIO for h, _ in seen) > 10), timeout=5000)
         finally:
             peer.close()
     finally:
         app.close()
-
-
-def drain_list(frames: queue.Queue) -> list[tuple[Any, Any]]:
-    out = []
-    while True:
-        try:
-            out.append(frames.get_nowait())
-        except queue.Empty:
-            return out

@@ -4,7 +4,6 @@ sent as the screen stream, decoded by a peer, and compared with a direct grab.""
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from protocol.media import MediaSource, StreamKind
 from qt_client.media.video_codec import make_video_decoder
 from qt_client.net import MeetingClient
 from tests.conftest import running_meeting_server
+from tests.desktop_support import drain_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,14 +53,9 @@ def test_a_shared_screen_arrives_sharp_unstretched_and_whole(tmp_path: Any, widt
                 driver.wait(10)
                 pytest.fail(f"the client did not share its screen: {driver.stderr.read()[-3000:]}")
             time.sleep(1.0)  # a frame or two more of the still picture
-            latest = None
-            while True:
-                try:
-                    header, payload = frames.get_nowait()
-                except queue.Empty:
-                    break
-                if header.stream is StreamKind.VIDEO and header.source is MediaSource.SCREEN:
-                    latest = (header, bytes(payload))
+            screens = [(header, bytes(payload)) for header, payload in drain_frames(frames)
+                       if header.stream is StreamKind.VIDEO and header.source is MediaSource.SCREEN]
+            latest = screens[-1] if screens else None
         finally:
             driver.stdin.close()
             driver.wait(30)

@@ -9,6 +9,7 @@ from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QPoint, Qt
 from PyQt5.QtGui import QColor, QImage
 
 from qt_client.ui.video_grid import VideoGrid, grid_shape
+from tests.desktop_support import double_click
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -57,14 +58,6 @@ def wait_big(qtbot, grid: VideoGrid, big, others) -> None:
             for tile in (grid.tile(other) for other in others))
     qtbot.waitUntil(settled, timeout=2000)
 
-
-def double_click(qtbot, widget) -> None:
-    """What a real double click delivers: press, release, double-click press, release."""
-    pos = QPoint(10, 10)
-    qtbot.mousePress(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseDClick(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
 
 
 @pytest.mark.parametrize(("count", "shape"),

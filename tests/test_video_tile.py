@@ -8,6 +8,7 @@ from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QPoint, Qt
 from PyQt5.QtGui import QColor, QImage, QPixmap
 
 from qt_client.ui.video_tile import VideoTile
+from tests.desktop_support import double_click
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -124,14 +125,6 @@ def test_level_meter_and_name(qtbot):
     tile.set_name("Countess")
     assert tile.name_label.text() == "Countess" and tile.name == "Countess"
 
-
-def double_click(qtbot, widget) -> None:
-    """What a real double click delivers: press, release, double-click press, release."""
-    pos = QPoint(20, 20)
-    qtbot.mousePress(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseDClick(widget, Qt.LeftButton, pos=pos)
-    qtbot.mouseRelease(widget, Qt.LeftButton, pos=pos)
 
 
 def test_double_click_is_one_click_and_one_double_click(qtbot):
