@@ -175,3 +175,23 @@ def test_a_big_screen_is_shrunk_to_the_maximum_keeping_its_shape(qtbot: Any, pai
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if error == 0 else 10 * np.log10(255 ** 2 / error)
+
+
+def test_a_still_screen_grabbed_every_tick_goes_out_rarely_and_a_change_at_once(
+        qtbot: Any, pair: Any) -> None:
+    ada, received = pair
+    worker = VideoCaptureWorker(ada, codec=Codec.JPEG, width=320, height=240, fps=15, camera=None,
+                                enabled=False, screen_fps=10)
+    switches = Switches(worker)
+    still, _ = screen_image(640, 360)
+    with running(worker, "video"):
+        switches.screen_share.emit(True)
+        for _ in range(25):  # 2.5 s of grabs of the same screen, as the GUI's timer makes them
+            worker.submit_screen_image(QImage(still))
+            time.sleep(0.1)
+        sent = media_since(received, StreamKind.VIDEO, 0.05)  # what queued up meanwhile
+        assert 1 <= len(sent) <= 3  # the first, then a refresh every 2 s: not 25 frames
+        changed = QImage(still)
+        changed.fill(0)
+        worker.submit_screen_image(changed)
+        assert len(media_since(received, StreamKind.VIDEO, 0.3)) == 1  # a change goes out at the next tick

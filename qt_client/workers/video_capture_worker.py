@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PREVIEW_INTERVAL = 0.1  # seconds: a self view needs no more than 10 pictures a second
 PREVIEW_WIDTH = 320
 SCREEN_JPEG_QUALITY = 90  # 12-pixel text stays readable; a screen changes little, so few bytes a second
+SCREEN_REFRESH_S = 2.0  # an unchanged screen goes out again this often, for people who just joined
 SCREEN_BITS_PER_PIXEL = 0.25  # H.264/VP8 screen bit rate per pixel per second (1080p at 5 fps: 2.6 Mbit/s)
 
 
@@ -62,6 +63,7 @@ class VideoCaptureWorker(QObject):
         self._encoder: VideoEncoder | None = None
         self._screen_encoder: VideoEncoder | None = None
         self._screen_size = (0, 0)
+        self._screen_sent_at = float("-inf")
         self._camera_timer: QTimer | None = None
         self._screen_timer: QTimer | None = None
         self._keyframe_wanted = {MediaSource.CAMERA: True, MediaSource.SCREEN: True}
@@ -223,14 +225,21 @@ class VideoCaptureWorker(QObject):
     def _screen_tick(self) -> None:
         with self._screen_lock:
             grab, self._screen_image = self._screen_image, None
+        changed = False
         if grab is not None:
-            self._last_screen = self._screen_frame(grab)
-        elif not self._keyframe_wanted[MediaSource.SCREEN] or self._last_screen is None:
-            return  # nothing new on screen; receivers keep the last picture
-        frame = self._last_screen
-        encoder = self._screen_encoder_for(frame)
-        if self._send(MediaSource.SCREEN, encoder, frame):
+            frame = self._screen_frame(grab)
+            changed = self._last_screen is None or not np.array_equal(frame, self._last_screen)
+            self._last_screen = frame
+        now = time.monotonic()
+        # A still screen (a slide being talked over) is sent again only now and then, for people
+        # who join; asking for a key frame gets it at once.
+        due = self._keyframe_wanted[MediaSource.SCREEN] or now - self._screen_sent_at >= SCREEN_REFRESH_S
+        if self._last_screen is None or not (changed or due):
+            return
+        encoder = self._screen_encoder_for(self._last_screen)
+        if self._send(MediaSource.SCREEN, encoder, self._last_screen):
             self.screen_sent += 1
+            self._screen_sent_at = now
 
     def _screen_frame(self, image: QImage) -> np.ndarray:
         """The grab as a BGR array at most screen_max_size, aspect kept, even-sized for 4:2:0 codecs."""
