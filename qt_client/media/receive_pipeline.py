@@ -148,19 +148,30 @@ class ReceivePipeline:
                         self._play_video(sender_id, peer, source, header, payload)
 
     def report(self) -> dict[int, dict[str, Any]]:
-        """Each sender's statistics (PeerStats.report) with the frame rate of each video source
-        decoded since the last call."""
+        """Each sender's full statistics (PeerStats.report: latency percentiles too, which sort
+        every sample kept) with the frame rates of `quality`: for a report at the end."""
+        quality = self.quality()
+        out = {}
+        for sender_id, peer in self.peers.items():
+            peer.stats.dropped_late = peer.dropped_late()
+            out[sender_id] = {**peer.stats.report(), **quality[sender_id]}
+        return out
+
+    def quality(self) -> dict[int, dict[str, Any]]:
+        """Cheap, for a display every second: per sender, each video source's frame rate decoded
+        since the last call, late frames dropped and decode errors so far."""
         now = time.monotonic()
         elapsed, self._reported_at = now - self._reported_at, now
         out = {}
         for sender_id, peer in self.peers.items():
-            peer.stats.dropped_late = peer.dropped_late()
-            report = peer.stats.report()
+            figures: dict[str, Any] = {"dropped_late": peer.dropped_late(),
+                                       "decode_errors": peer.stats.decode_errors,
+                                       "hidden_skipped": peer.stats.hidden_skipped}
             for source, lane in peer.video.items():
                 fps = lane.decoded_since_report / elapsed if elapsed > 0 else 0.0
-                report[f"{source.name.lower()}_fps"] = round(fps, 1)
+                figures[f"{source.name.lower()}_fps"] = round(fps, 1)
                 lane.decoded_since_report = 0
-            out[sender_id] = report
+            out[sender_id] = figures
         return out
 
     # -- the work ------------------------------------------------------------------
