@@ -20,7 +20,6 @@ from server.login_rate_limiter import LoginRateLimiter
 from server.passwords import hash_password, verify_password
 from server.session import ControlClient
 from server.storage.records import UserRecord
-from server.storage.storage import Storage
 
 if TYPE_CHECKING:
     from server.control_service import ControlService
@@ -35,14 +34,6 @@ def profile_json(user: UserRecord) -> dict[str, Any]:
             "avatar": base64.b64encode(user.avatar).decode() if user.avatar else ""}
 
 
-def _register(storage: Storage, username: str, password: str, display_name: str) -> UserRecord:
-    # Hashing costs tens of milliseconds: it runs here, on a worker, with the insert.
-    return storage.create_user(username, hash_password(password), display_name)
-
-
-def _check_login(storage: Storage, username: str, password: str) -> tuple[UserRecord | None, bool]:
-    user = storage.get_user_by_name(username)
-    return user, user is not None and verify_password(user.password_hash, password)
 
 
 class AccountRequests:
@@ -59,13 +50,21 @@ class AccountRequests:
         display_name = fields.get("display_name") or username
         check_text(display_name, "display_name", DISPLAY_NAME_MAX)
 
-        def done(user: UserRecord | None, error: BaseException | None) -> None:
+        def stored(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
             else:
-                self.service.reply(client, request_id, {"user_id": user.id})
+                self.service.reply(client, request_id, {"user_id": user.id})  # committed: now it is said
 
-        self.service.run_db(_register, (username, password, display_name), done)
+        def hashed(password_hash: str | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+            else:
+                self.service.run_db(lambda storage: storage.create_user(username, password_hash,
+                                                                        display_name), (), stored)
+
+        # Hashing costs tens of milliseconds: on the hashing workers, then the insert on the database's.
+        self.service.run_hash(hash_password, (password,), hashed)
 
     def login(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if client.session is not None:
@@ -76,13 +75,12 @@ class AccountRequests:
             raise ProtocolError(ErrorCode.RATE_LIMITED,
                                 f"Too many wrong passwords for this name: try again in {math.ceil(wait)} s.")
 
-        def done(result: tuple[UserRecord | None, bool] | None, error: BaseException | None) -> None:
+        def checked(user: UserRecord | None, password_ok: bool | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
                 return
             if client.closed:
                 return
-            user, password_ok = result
             if user is None or not password_ok:
                 self.rate_limiter.record_failure(username, time.monotonic())
                 self.service.fail(client, request_id,
@@ -93,7 +91,14 @@ class AccountRequests:
                 self.rate_limiter.record_success(username)
                 self._logged_in(client, request_id, user)
 
-        self.service.run_db(_check_login, (username, password), done)
+        def found(user: UserRecord | None, error: BaseException | None) -> None:
+            if error is not None or user is None:
+                checked(user, False, error)
+            else:
+                self.service.run_hash(verify_password, (user.password_hash, password),
+                                      lambda ok, error: checked(user, ok, error))
+
+        self.service.run_db(lambda storage: storage.get_user_by_name(username), (), found)
 
     def _logged_in(self, client: ControlClient, request_id: int, user: UserRecord) -> None:
         session = self.service.start_session(client, user)

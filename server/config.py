@@ -17,6 +17,8 @@ class ServerConfig:
     max_room_size: int = 100
     stats_interval: float = 10.0
     db_workers: int = 2
+    # Password hashing has workers of its own: a burst of logins never delays a database write.
+    hash_workers: int = 2
 
     @property
     def heartbeat_interval(self) -> float:

@@ -49,10 +49,12 @@ class ControlService:
     """Owns every ControlClient, Session and Room; runs on the control loop only."""
 
     def __init__(self, loop: EventLoop, config: ServerConfig, db: DbWorkerPool,
-                 stats_by_loop: dict[EventLoop, LoopStats]) -> None:
+                 stats_by_loop: dict[EventLoop, LoopStats], hashing: DbWorkerPool) -> None:
         self.loop = loop
         self.config = config
         self.db = db
+        # Password hashing queues apart from the database: a burst of logins never delays a write.
+        self.hashing = hashing
         self.stats_by_loop = stats_by_loop
         self.media_ports = {"audio_port": 0, "video_port": 0}
         self.clients: dict[TcpConnection, ControlClient] = {}
@@ -153,6 +155,11 @@ class ControlService:
                on_done: Callable[[Any, BaseException | None], None]) -> None:
         """fn(storage, *args) on a worker thread; on_done(result, error) back on this loop."""
         self.db.submit(self.loop, fn, args, on_done)
+
+    def run_hash(self, fn: Callable[..., Any], args: tuple,
+                 on_done: Callable[[Any, BaseException | None], None]) -> None:
+        """fn(*args), a password hash or check, on a hashing worker; on_done(result, error) back here."""
+        self.hashing.submit(self.loop, _without_storage(fn), args, on_done)
 
     def _hello(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if fields["version"] != PROTOCOL_VERSION:
@@ -287,3 +294,12 @@ class ControlService:
             self.send(client, {"type": "server_shutdown",
                                "message": "The server is shutting down; reconnect in a moment."})
             client.conn.shutdown()
+
+
+def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A pool job (called with the storage first) that runs fn on the other arguments only."""
+    def job(_storage: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
+    return job

@@ -34,7 +34,7 @@ class DbWorkerPool:
     The pool does not own the storage: whoever opened it closes it, after close() here.
     """
 
-    def __init__(self, storage: Storage, workers: int = 2) -> None:
+    def __init__(self, storage: Storage, workers: int = 2, name: str = "db") -> None:
         if workers < 1:
             raise ValueError(f"a DbWorkerPool needs at least one worker, not {workers}")
         self._storage = storage
@@ -42,7 +42,7 @@ class DbWorkerPool:
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
-        self._threads = [threading.Thread(target=self._work, name=f"db-{n}", daemon=True)
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
                          for n in range(workers)]
         for thread in self._threads:
             thread.start()

@@ -43,9 +43,10 @@ class MeetingServer:
         self.config = config
         self.storage = storage or open_storage(config.db_url)
         self.db = DbWorkerPool(self.storage, config.db_workers)
+        self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash")
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
-        self.service = ControlService(loop, config, self.db, self.stats_by_loop)
+        self.service = ControlService(loop, config, self.db, self.stats_by_loop, self.hashing)
         base = config.port
         self.control_server = self._make_server("control", base, self._on_control_connection,
                                                 self._on_control_frame)
@@ -110,6 +111,7 @@ class MeetingServer:
         for server in self.servers:
             server.stop()
         self.pool.stop()
+        self.hashing.close()
         self.db.close()
         self.storage.close()
 

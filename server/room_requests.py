@@ -34,9 +34,8 @@ def chat_json(room_id: str, user_id: int, username: str, display_name: str, text
             "text": text, "sent_at": sent_at}
 
 
-def _create_room(storage: Storage, room_id: str, owner_id: int, title: str, password: str | None,
+def _create_room(storage: Storage, room_id: str, owner_id: int, title: str, password_hash: str | None,
                  persistent: bool) -> RoomRecord:
-    password_hash = hash_password(password) if password else None
     if persistent:
         return storage.create_room(room_id, owner_id, title, password_hash, True)
     return RoomRecord(room_id, owner_id, title, password_hash, False, time.time())
@@ -65,17 +64,27 @@ class RoomRequests:
         check_text(title, "title", TITLE_MAX)
         password = fields.get("password") or None
         persistent = fields.get("persistent", False)
-        self._create(client, request_id, session, title, password, persistent, attempts=3)
+        if password is None:
+            self._create(client, request_id, session, title, None, persistent, attempts=3)
+            return
+
+        def hashed(password_hash: str | None, error: BaseException | None) -> None:
+            if error is not None:
+                self.service.fail_storage(client, request_id, error)
+            else:
+                self._create(client, request_id, session, title, password_hash, persistent, attempts=3)
+
+        self.service.run_hash(hash_password, (password,), hashed)
 
     def _create(self, client: ControlClient, request_id: int, session: Session, title: str,
-                password: str | None, persistent: bool, attempts: int) -> None:
+                password_hash: str | None, persistent: bool, attempts: int) -> None:
         room_id = new_room_id()
         while room_id in self.service.rooms:
             room_id = new_room_id()
 
         def done(record: RoomRecord | None, error: BaseException | None) -> None:
             if isinstance(error, RoomIdTakenError) and attempts > 1:
-                self._create(client, request_id, session, title, password, persistent, attempts - 1)
+                self._create(client, request_id, session, title, password_hash, persistent, attempts - 1)
             elif error is not None:
                 self.service.fail_storage(client, request_id, error)
             elif session.ended or session.room is not None or room_id in self.service.rooms:
@@ -87,7 +96,7 @@ class RoomRequests:
                          room.persistent)
                 self._admit(client, request_id, session, room)
 
-        self.service.run_db(_create_room, (room_id, session.user_id, title, password, persistent), done)
+        self.service.run_db(_create_room, (room_id, session.user_id, title, password_hash, persistent), done)
 
     def join_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
@@ -142,8 +151,8 @@ class RoomRequests:
             else:
                 self._admit(client, request_id, session, room, password)
 
-        # Verifying costs as much as hashing: a worker does it.
-        self.service.run_db(lambda storage: verify_password(room.password_hash, password), (), verified)
+        # Verifying costs as much as hashing: a hashing worker does it.
+        self.service.run_hash(verify_password, (room.password_hash, password), verified)
 
     def _admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
                password: str | None = None) -> None:
@@ -235,14 +244,26 @@ class RoomRequests:
         sent_at = time.time()
         message = chat_json(room.room_id, session.user_id, session.user.username, session.user.display_name,
                             text, sent_at)
+        if not room.persistent:
+            self._say(client, request_id, room, message)
+            return
+
+        def stored(_result: None, error: BaseException | None) -> None:
+            if error is not None:
+                # Nobody saw it and the sender is told: never an "ok" for a line that is not kept.
+                self.service.fail_storage(client, request_id, error)
+            else:
+                self._say(client, request_id, room, message)
+
+        # A persistent room's line is acknowledged (and shown) only once it is written.
+        self.service.run_db(lambda storage: storage.add_chat_message(room.room_id, session.user_id, text,
+                                                                     sent_at), (), stored)
+
+    def _say(self, client: ControlClient, request_id: int, room: Room, message: dict[str, Any]) -> None:
         room.recent_chat.append(message)
-        self.service.reply(client, request_id, {"sent_at": sent_at})
+        self.service.reply(client, request_id, {"sent_at": message["sent_at"]})
         self.service.broadcast((member.control for member in room.members.values()),
                                {"type": "chat", **message})
-        if room.persistent:
-            self.service.run_db(lambda storage: storage.add_chat_message(room.room_id, session.user_id,
-                                                                         text, sent_at),
-                                (), _log_chat_failure)
 
     def request_keyframe(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
@@ -268,9 +289,3 @@ class RoomRequests:
         self.service.reply(client, request_id, dict(state))
         if changed and session.room is not None:
             self.push_members(session.room)
-
-
-def _log_chat_failure(result: None, error: BaseException | None) -> None:
-    # Everyone in the room already has the message; only its history is lost.
-    if error is not None:
-        log.warning("chat message not stored: %s", error)
