@@ -22,7 +22,7 @@ class Channel:
     that hangs up would then make every select() return at once forever.
     """
 
-    __slots__ = ("fileobj", "interest", "loop", "on_read", "on_write", "registered")
+    __slots__ = ("fileobj", "interest", "loop", "on_error", "on_read", "on_write", "registered")
 
     def __init__(self, loop: EventLoop, fileobj) -> None:
         self.loop = loop
@@ -31,6 +31,10 @@ class Channel:
         self.registered = False
         self.on_read: Callable[[], None] = _ignore
         self.on_write: Callable[[], None] = _ignore
+        # Called by the loop, inside its except block, when on_read or on_write
+        # raised: a connection logs and closes itself. None: the loop logs it,
+        # and the fd is served on (an acceptor, the wake-up fd).
+        self.on_error: Callable[[], None] | None = None
 
     @property
     def is_reading(self) -> bool:

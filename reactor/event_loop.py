@@ -44,6 +44,8 @@ class EventLoop:
         self._quit = False
         self._closed = False
         self.iterations = 0
+        # Event handlers and posted callables that raised (timers count in TimerQueue).
+        self._failed_callbacks = 0
         self._wakeup_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._wakeup_channel = Channel(self, self._wakeup_fd)
         self._wakeup_channel.on_read = self._drain_wakeup
@@ -65,25 +67,52 @@ class EventLoop:
     # -- running ----------------------------------------------------------
 
     def loop(self) -> None:
-        """Run until `quit`; must be called on the thread that made the loop."""
+        """Run until `quit`; must be called on the thread that made the loop.
+
+        A `quit` asked before the loop runs is kept: the loop returns after
+        its first round. The request is spent when the loop returns.
+        """
         self.assert_in_loop_thread()
         if self._looping:
             raise RuntimeError("EventLoop.loop() is already running")
         self._looping = True
-        self._quit = False
         select = self._selector.select
         timers = self._timers
         try:
-            while not self._quit:
+            while True:
                 timeout = 0.0 if self._pending else timers.next_timeout(time.monotonic())
                 self.iterations += 1
                 for key, mask in select(timeout):
-                    key.data(mask)  # the channel's bound handle_event
+                    try:
+                        key.data(mask)  # the channel's bound handle_event
+                    except Exception:
+                        self._event_handler_failed(key.data.__self__)
                 timers.run_expired()
                 if self._pending:
                     self._run_pending()
+                if self._quit:
+                    break
         finally:
             self._looping = False
+            self._quit = False
+
+    def _event_handler_failed(self, channel: Channel) -> None:
+        """Called in the except block: counted, then the channel's owner logs it and
+        closes what failed (a connection), as asyncio's `_fatal_error` does."""
+        self._failed_callbacks += 1
+        if channel.on_error is None:
+            log.exception("loop %s: event handler of %r failed; going on", self.name, channel.fileobj)
+            return
+        try:
+            channel.on_error()
+        except Exception:
+            log.exception("loop %s: the error handler of %r failed too", self.name, channel.fileobj)
+
+    @property
+    def callback_errors(self) -> int:
+        """Exceptions caught from event handlers, timers and posted callables;
+        readable from any thread (for a stats line)."""
+        return self._failed_callbacks + self._timers.failed_callbacks
 
     def quit(self) -> None:
         """Ask the loop to stop after its current round; safe from any thread.
@@ -133,6 +162,7 @@ class EventLoop:
             try:
                 fn()
             except Exception:
+                self._failed_callbacks += 1
                 log.exception("pending callable %r failed on loop %s", fn, self.name)
 
     def _wakeup(self) -> None:

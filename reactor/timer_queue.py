@@ -22,6 +22,7 @@ class TimerQueue:
     def __init__(self) -> None:
         self._heap: list[Timer] = []
         self._cancelled_in_heap = 0
+        self.failed_callbacks = 0
 
     def __len__(self) -> int:
         """Live (not cancelled) timers waiting to fire."""
@@ -76,6 +77,9 @@ class TimerQueue:
             try:
                 timer.callback()
             except Exception:
+                # Logged and counted; the later timers of this batch still fire,
+                # and a repeating timer stays scheduled.
+                self.failed_callbacks += 1
                 log.exception("timer callback %r failed", timer.callback)
             if timer.repeats and not timer.cancelled:
                 timer.restart(now)

@@ -64,3 +64,31 @@ def test_a_hung_up_fd_with_no_interest_does_not_make_the_loop_spin(loop_thread):
         before = loop_thread.iterations
         time.sleep(1.0)
         assert loop_thread.iterations - before <= 2
+
+
+def test_a_read_handler_that_raises_is_logged_counted_and_the_loop_goes_on(loop_thread, caplog):
+    a, b = socket.socketpair()
+    with a, b:
+        b.setblocking(False)
+        got = []
+
+        def on_read():
+            data = b.recv(100)
+            got.append(data)
+            if data == b"bad":
+                raise RuntimeError("handler bug")
+
+        def setup():
+            channel = Channel(loop_thread, b)
+            channel.on_read = on_read
+            channel.enable_reading()
+            return channel
+
+        channel = call_in_loop(loop_thread, setup)
+        a.sendall(b"bad")
+        assert wait_until(lambda: got == [b"bad"], timeout=2)
+        a.sendall(b"good")  # not a connection: the channel stays registered and served
+        assert wait_until(lambda: got == [b"bad", b"good"], timeout=2)
+        assert loop_thread.callback_errors == 1
+        assert any("handler bug" in (r.exc_text or "") for r in caplog.records)
+        call_in_loop(loop_thread, channel.disable_all)

@@ -1,5 +1,7 @@
 """EventLoop: thread rules, cross-thread posting, timers, quitting, idleness."""
 
+import logging
+import queue
 import random
 import threading
 import time
@@ -138,26 +140,64 @@ def test_many_timers_each_fire_once_in_due_order(loop_thread):
     assert call_in_loop(loop_thread, lambda: loop_thread.timer_count) == 0
 
 
-def test_quit_from_another_thread_stops_the_loop_promptly():
-    holder = {}
-    ready = threading.Event()
+def _run_loop_on_a_thread(before_loop=None):
+    """A daemon thread that makes a loop, calls before_loop(loop), then runs it; the loop is handed back."""
+    made: queue.Queue = queue.Queue()
 
     def run():
         loop = EventLoop("quitter")
-        holder["loop"] = loop
-        ready.set()
+        if before_loop is not None:
+            before_loop(loop)
+        made.put(loop)
         loop.loop()
         loop.close()
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    ready.wait()
-    time.sleep(0.05)  # let it block in select() with nothing to do
-    started = time.monotonic()
-    holder["loop"].quit()
-    thread.join(2)
+    return thread, made.get(timeout=10)
+
+
+def test_quit_from_another_thread_stops_the_loop():
+    thread, loop = _run_loop_on_a_thread()
+    # Whether or not the loop has started to wait yet, quit must end it.
+    loop.quit()
+    thread.join(10)
     assert not thread.is_alive()
-    assert time.monotonic() - started < 0.5
+
+
+def test_quit_from_another_thread_wakes_a_loop_blocked_in_select():
+    thread, loop = _run_loop_on_a_thread()
+    blocked = threading.Event()
+    loop.queue_in_loop(blocked.set)
+    assert blocked.wait(10)
+    time.sleep(0.2)  # nothing to do and no timers: it waits in select() with no timeout
+    assert thread.is_alive()
+    loop.quit()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_quit_asked_before_the_loop_runs_is_not_lost_and_the_loop_can_run_again():
+    rounds = []
+
+    def run():
+        loop = EventLoop("early-quit")
+        try:
+            loop.quit()  # e.g. SIGTERM during start-up
+            loop.loop()  # returns after its first round instead of waiting forever
+            rounds.append("first")
+            fired = []
+            loop.run_after(0.05, lambda: (fired.append(True), loop.quit()))
+            loop.loop()  # the flag was reset: this one runs until the timer quits it
+            rounds.append(fired)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert rounds == ["first", [True]]
 
 
 def test_an_idle_loop_sleeps_instead_of_spinning(loop_thread):
@@ -166,10 +206,45 @@ def test_an_idle_loop_sleeps_instead_of_spinning(loop_thread):
     assert loop_thread.iterations - before <= 2
 
 
-def test_a_failing_callable_is_logged_and_the_loop_goes_on(loop_thread, caplog):
+def test_a_failing_callable_is_logged_counted_and_the_next_ones_still_run(loop_thread, caplog):
+    ran = []
+    gate = threading.Event()
+    loop_thread.queue_in_loop(lambda: gate.wait(5))  # so that the next three run in one batch
+    loop_thread.queue_in_loop(lambda: ran.append(1))
     loop_thread.queue_in_loop(lambda: 1 / 0)
+    loop_thread.queue_in_loop(lambda: ran.append(2))
+    gate.set()
     assert call_in_loop(loop_thread, lambda: "still alive") == "still alive"
+    assert ran == [1, 2]
+    assert loop_thread.callback_errors == 1
     assert any("ZeroDivisionError" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_failing_timer_is_logged_counted_and_timers_go_on(loop_thread, caplog):
+    caplog.set_level(logging.ERROR)
+    fired = []
+    ticks = []
+    base = time.monotonic() + 0.05
+
+    def tick():
+        ticks.append(1)
+        raise RuntimeError("tick failed")
+
+    def schedule():
+        # Same due time: the failing one fires between the other two in one batch.
+        loop_thread.run_at(base, lambda: fired.append("before"))
+        loop_thread.run_at(base, lambda: {}["missing"])
+        loop_thread.run_at(base, lambda: fired.append("after"))
+        loop_thread.run_at(base + 0.1, lambda: fired.append("later"))
+        return loop_thread.run_every(0.02, tick)
+
+    every = call_in_loop(loop_thread, schedule)
+    assert wait_until(lambda: fired == ["before", "after", "later"] and len(ticks) >= 5, timeout=5)
+    loop_thread.cancel(every)
+    assert call_in_loop(loop_thread, lambda: "still alive") == "still alive"
+    assert loop_thread.callback_errors == 1 + len(ticks)
+    assert any("KeyError" in (r.exc_text or "") for r in caplog.records)
+    assert any("tick failed" in (r.exc_text or "") for r in caplog.records)
 
 
 def test_loop_thread_stop_runs_work_queued_before_it():

@@ -86,3 +86,24 @@ def test_cancel_after_firing_does_not_corrupt_the_count():
     assert len(queue) == 0
     queue.add(Timer(lambda: None, time.monotonic() + 10))
     assert len(queue) == 1
+
+
+def test_a_failing_callback_is_counted_and_the_rest_of_the_batch_still_fires():
+    queue = TimerQueue()
+    fired = []
+    past = time.monotonic() - 1
+
+    def fail():
+        fired.append("fail")
+        raise RuntimeError("timer bug")
+
+    repeating = Timer(fail, past, interval=0.01)
+    queue.add(repeating)
+    queue.add(Timer(lambda: fired.append("next"), past + 0.1))
+    queue.run_expired()
+    assert fired == ["fail", "next"]
+    assert queue.failed_callbacks == 1
+    assert len(queue) == 1  # the repeating one is scheduled again
+    time.sleep(0.02)
+    queue.run_expired()
+    assert fired == ["fail", "next", "fail"] and queue.failed_callbacks == 2
