@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="members a room can hold (default 100)")
     parser.add_argument("--stats-interval", type=float, default=10.0,
                         help="seconds between stats log lines; 0 turns them off (default 10)")
+    parser.add_argument("--room-grace", type=float, default=120.0,
+                        help="seconds after a start that the rooms live before it (temporary ones too) wait "
+                             "for their members to rejoin (default 120)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
-                          stats_interval=args.stats_interval)
+                          stats_interval=args.stats_interval, room_grace=args.room_grace)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

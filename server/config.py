@@ -19,6 +19,8 @@ class ServerConfig:
     db_workers: int = 2
     # Password hashing has workers of its own: a burst of logins never delays a database write.
     hash_workers: int = 2
+    # After a start, how long the rooms that were live (temporary ones too) wait for their members.
+    room_grace: float = 120.0
 
     @property
     def heartbeat_interval(self) -> float:

@@ -62,6 +62,8 @@ class ControlService:
         self.sessions_by_token: dict[str, Session] = {}
         self.sessions_by_user: dict[int, Session] = {}
         self.rooms: dict[str, Room] = {}
+        # Set once the server begins to stop: rooms emptied by the stop are kept for the restart.
+        self.stopping = False
         self.accounts = AccountRequests(self)
         self.room_requests = RoomRequests(self)
         self._handlers: dict[str, Callable[[ControlClient, int, dict[str, Any]], None]] = {
@@ -290,6 +292,7 @@ class ControlService:
                 conn.force_close()
 
     def announce_shutdown(self) -> None:
+        self.stopping = True
         for client in list(self.clients.values()):
             self.send(client, {"type": "server_shutdown",
                                "message": "The server is shutting down; reconnect in a moment."})

@@ -92,6 +92,8 @@ class MeetingServer:
             server.start()
         reap_every = max(0.2, min(5.0, self.config.heartbeat_timeout / 4))
         self._timers.append(self.loop.run_every(reap_every, self.service.reap_silent))
+        self._timers.append(self.loop.run_after(self.config.room_grace,
+                                                self.service.room_requests.sweep_unclaimed_rooms))
         if self.config.stats_interval > 0:
             self._timers.append(self.loop.run_every(self.config.stats_interval, self.log_stats))
         log.info("listening on %s: control %d, audio %d, video %d; %d I/O threads; database %s",
@@ -106,6 +108,7 @@ class MeetingServer:
 
     def stop(self) -> None:
         self.loop.assert_in_loop_thread()
+        self.service.stopping = True
         for timer in self._timers:
             self.loop.cancel(timer)
         for server in self.servers:

@@ -34,11 +34,6 @@ def chat_json(room_id: str, user_id: int, username: str, display_name: str, text
             "text": text, "sent_at": sent_at}
 
 
-def _create_room(storage: Storage, room_id: str, owner_id: int, title: str, password_hash: str | None,
-                 persistent: bool) -> RoomRecord:
-    if persistent:
-        return storage.create_room(room_id, owner_id, title, password_hash, True)
-    return RoomRecord(room_id, owner_id, title, password_hash, False, time.time())
 
 
 def _load_room(storage: Storage, room_id: str) -> tuple[RoomRecord | None, list[ChatRecord]]:
@@ -96,7 +91,9 @@ class RoomRequests:
                          room.persistent)
                 self._admit(client, request_id, session, room)
 
-        self.service.run_db(_create_room, (room_id, session.user_id, title, password_hash, persistent), done)
+        # Temporary rooms are written too, so that a restarted server can take their members back.
+        self.service.run_db(lambda storage: storage.create_room(room_id, session.user_id, title,
+                                                                password_hash, persistent), (), done)
 
     def join_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
@@ -200,8 +197,32 @@ class RoomRequests:
         if room.members:
             self.push_members(room)
         elif self.service.rooms.get(room.room_id) is room:
-            # Empty: a temporary room ends; a persistent one is reloaded on the next join.
+            # Empty: a temporary room ends; a persistent one is reloaded on the next join. Not while
+            # the server stops: then its members come back to it once it is up again.
             del self.service.rooms[room.room_id]
+            if not room.persistent and not self.service.stopping:
+                self._forget_room(room.room_id)
+
+    def _forget_room(self, room_id: str) -> None:
+        def done(_result: None, error: BaseException | None) -> None:
+            if error is not None:  # the start-up sweep deletes it later
+                log.warning("temporary room %s not deleted: %s", room_id, error)
+
+        self.service.run_db(lambda storage: storage.delete_room(room_id), (), done)
+
+    def sweep_unclaimed_rooms(self) -> None:
+        """After the grace period that follows a start: temporary rooms nobody came back to go."""
+        def listed(records: list[RoomRecord] | None, error: BaseException | None) -> None:
+            if error is not None:
+                log.warning("temporary rooms not swept: %s", error)
+                return
+            gone = [record.room_id for record in records if record.room_id not in self.service.rooms]
+            for room_id in gone:
+                self._forget_room(room_id)
+            if gone:
+                log.info("%d temporary rooms nobody rejoined were deleted", len(gone))
+
+        self.service.run_db(lambda storage: storage.list_temporary_rooms(), (), listed)
 
     def push_members(self, room: Room) -> None:
         """Tell every member who is in the room, soon: changes within MEMBERS_PUSH_DELAY

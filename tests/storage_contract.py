@@ -193,6 +193,7 @@ class StorageContract:
             storage.create_room(f"temp-{n}", owner.id, f"Temporary {n}", None, False)
             time.sleep(0.002)
         assert storage.list_persistent_rooms() == kept
+        assert [r.room_id for r in storage.list_temporary_rooms()] == ["temp-0", "temp-1", "temp-2"]
 
     def test_deleting_a_room_removes_its_chat(self, storage: Storage) -> None:
         owner = storage.create_user("alice", "h", "Alice")

@@ -57,5 +57,5 @@ def test_help_explains_every_flag():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     for flag in ("--host", "--port", "--threads", "--db", "--heartbeat-timeout", "--max-room-size",
-                 "--log-level"):
+                 "--room-grace", "--log-level"):
         assert flag in result.stdout

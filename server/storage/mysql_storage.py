@@ -162,8 +162,15 @@ class MysqlStorage(Storage):
         return None if row is None else _room(row)
 
     def list_persistent_rooms(self) -> list[RoomRecord]:
+        return self._list_rooms(persistent=True)
+
+    def list_temporary_rooms(self) -> list[RoomRecord]:
+        return self._list_rooms(persistent=False)
+
+    def _list_rooms(self, persistent: bool) -> list[RoomRecord]:
         rows = self._run("list rooms", lambda cursor: _fetch_all(
-            cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent ORDER BY created_at, room_id", ()))
+            cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = %s ORDER BY created_at, room_id",
+            (int(persistent),)))
         return [_room(row) for row in rows]
 
     def delete_room(self, room_id: str) -> None:

@@ -119,10 +119,16 @@ class SqliteStorage(Storage):
         return None if row is None else _room(row)
 
     def list_persistent_rooms(self) -> list[RoomRecord]:
+        return self._list_rooms(persistent=True)
+
+    def list_temporary_rooms(self) -> list[RoomRecord]:
+        return self._list_rooms(persistent=False)
+
+    def _list_rooms(self, persistent: bool) -> list[RoomRecord]:
         with self._errors("list rooms"):
             rows = self._connections.get().execute(
-                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = 1"
-                " ORDER BY created_at, room_id").fetchall()
+                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = ?"
+                " ORDER BY created_at, room_id", (int(persistent),)).fetchall()
         return [_room(row) for row in rows]
 
     def delete_room(self, room_id: str) -> None:

@@ -61,6 +61,11 @@ class Storage(ABC):
         """Rooms that outlive a server restart, oldest first."""
 
     @abstractmethod
+    def list_temporary_rooms(self) -> list[RoomRecord]:
+        """Rooms kept only while they are live, oldest first: after a restart, members may rejoin
+        them for a grace period; those still empty then are deleted."""
+
+    @abstractmethod
     def delete_room(self, room_id: str) -> None:
         """Remove a room and its chat history; a missing room is not an error."""
 
