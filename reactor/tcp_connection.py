@@ -53,12 +53,20 @@ class TcpConnection:
 
     Everything but `send`, `send_buffers`, `shutdown`, `force_close`,
     `start_reading` and `stop_reading` must run on the owning loop's thread;
-    those six may be called from any thread.
+    those six may be called from any thread, and post their state changes to
+    the loop: `state` is written on the loop's thread only.
+
+    A user callback that raises closes this connection (logged, and counted
+    in the loop's `callback_errors`); the loop and its other connections go on.
     """
 
     DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
     # Free space asked of the input buffer before each recv_into.
     RECV_ROOM = 32 * 1024
+    # An input buffer grown past this (by a large frame) is given back down to
+    # Buffer.INITIAL_SIZE once nearly empty; below it, a stream of ordinary
+    # video frames keeps its buffer instead of regrowing it for every frame.
+    INPUT_SHRINK_ABOVE = 256 * 1024
 
     def __init__(self, loop: EventLoop, name: str, sock: socket.socket, peer_address: Any) -> None:
         self.loop = loop
@@ -86,6 +94,7 @@ class TcpConnection:
         self._channel = Channel(loop, sock)
         self._channel.on_read = self._handle_read
         self._channel.on_write = self._handle_write
+        self._channel.on_error = self._handle_callback_error
 
     # -- state --------------------------------------------------------------
 
@@ -122,7 +131,11 @@ class TcpConnection:
         assert self.state is _CONNECTING, self.state
         self.state = _CONNECTED
         self._channel.enable_reading()
-        self.connection_callback(self)
+        try:
+            self.connection_callback(self)
+        except Exception:
+            self._handle_close()  # set-up failed: the connection is of no use
+            raise  # to the loop, which logs and counts it
 
     def connect_destroyed(self) -> None:
         """The last step of a connection: unregister and close the socket."""
@@ -130,10 +143,12 @@ class TcpConnection:
         was_open = self.state is _CONNECTED or self.state is _DISCONNECTING
         self.state = _DISCONNECTED
         self._channel.disable_all()
-        if was_open:  # closed by its owner (server stop), not by the peer: tell the user
-            self.connection_callback(self)
         self._discard_output()
-        self.socket.close()
+        try:
+            if was_open:  # closed by its owner (server stop), not by the peer: tell the user
+                self.connection_callback(self)
+        finally:
+            self.socket.close()
 
     # -- sending (any thread) ---------------------------------------------
 
@@ -169,8 +184,10 @@ class TcpConnection:
             self._write_or_queue(data, None)
 
     def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
-        if self.state is _DISCONNECTED:
-            log.debug("%s: disconnected, dropping %d buffers", self.name, len(buffers))
+        if self.state is not _CONNECTED:
+            # Closing or closed meanwhile (force_close and shutdown reach the
+            # loop in the order they were called, sends from any thread too).
+            log.debug("%s: %s, dropping %d buffers", self.name, self.state.value, len(buffers))
             return
         if len(buffers) == 1:
             self._write_or_queue(buffers[0], None)
@@ -199,7 +216,7 @@ class TcpConnection:
                 return
             if written == total:
                 if self.write_complete_callback is not None:
-                    self.loop.queue_in_loop(partial(self.write_complete_callback, self))
+                    self.loop.queue_in_loop(partial(self._notify, self.write_complete_callback))
                 return
         self._enqueue((data,) if buffers is None else buffers, written, total - written)
         if not self._channel.is_writing:
@@ -210,7 +227,7 @@ class TcpConnection:
         new = old + remaining
         self._output_bytes = new
         if old < self.high_water_mark <= new and self.high_water_mark_callback is not None:
-            self.loop.queue_in_loop(partial(self.high_water_mark_callback, self, new))
+            self.loop.queue_in_loop(partial(self._notify, self.high_water_mark_callback, new))
         output = self._output
         for buf in buffers:
             size = len(buf)
@@ -249,13 +266,21 @@ class TcpConnection:
         if not output:
             self._channel.disable_writing()
             if self.write_complete_callback is not None:
-                self.loop.queue_in_loop(partial(self.write_complete_callback, self))
+                self.loop.queue_in_loop(partial(self._notify, self.write_complete_callback))
             if self.state is _DISCONNECTING:
-                self._shutdown_in_loop()
+                self._shutdown_write()
 
     def _discard_output(self) -> None:
         self._output.clear()
         self._output_bytes = 0
+
+    def _notify(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run a queued user callback; one that raises closes this connection."""
+        try:
+            callback(self, *args)
+        except Exception:
+            self._handle_close()
+            raise  # to the loop, which logs and counts it
 
     # -- receiving (loop thread) -------------------------------------------
 
@@ -268,7 +293,10 @@ class TcpConnection:
             self._handle_error("recv", exc)
             return
         if n:
-            self.message_callback(self, self.input)
+            buffer = self.input
+            self.message_callback(self, buffer)
+            if buffer.capacity > self.INPUT_SHRINK_ABOVE and len(buffer) <= self.RECV_ROOM:
+                buffer.shrink()  # a large frame has gone: give its memory back
         else:
             self._handle_close()
 
@@ -292,11 +320,14 @@ class TcpConnection:
 
     def shutdown(self) -> None:
         """Half-close: send FIN once all queued output has gone; keep reading."""
-        if self.state is _CONNECTED:
-            self.state = _DISCONNECTING
-            self.loop.run_in_loop(self._shutdown_in_loop)
+        self.loop.run_in_loop(self._shutdown_in_loop)
 
     def _shutdown_in_loop(self) -> None:
+        if self.state is _CONNECTED:
+            self.state = _DISCONNECTING
+            self._shutdown_write()
+
+    def _shutdown_write(self) -> None:
         if self._channel.is_writing or self.state is _DISCONNECTED:
             return  # _handle_write calls us again once the output has drained
         try:
@@ -307,16 +338,27 @@ class TcpConnection:
     def force_close(self) -> None:
         """Close now, dropping queued output; safe from any thread and from
         inside this connection's own callbacks (the close runs after them)."""
-        if self.state is _CONNECTED or self.state is _DISCONNECTING:
-            self.state = _DISCONNECTING
-            self.loop.queue_in_loop(self._force_close_in_loop)
+        self.loop.run_in_loop(self._force_close_in_loop)
 
     def _force_close_in_loop(self) -> None:
         if self.state is _CONNECTED or self.state is _DISCONNECTING:
+            # Closing from here on: sends are dropped, and the close itself
+            # waits until the callback we may be inside of has returned.
+            self.state = _DISCONNECTING
+            self.loop.queue_in_loop(self._close_if_open)
+
+    def _close_if_open(self) -> None:
+        if self.state is not _DISCONNECTED:
             self._handle_close()
 
     def _handle_error(self, operation: str, exc: OSError) -> None:
         log.info("%s: %s failed (%s), closing", self.name, operation, exc)
+        self._handle_close()
+
+    def _handle_callback_error(self) -> None:
+        """The loop caught an exception from one of our event handlers, most
+        likely from a user callback: log it with its traceback, and close."""
+        log.exception("%s: callback failed; closing the connection", self.name)
         self._handle_close()
 
     def _handle_close(self) -> None:
@@ -325,8 +367,10 @@ class TcpConnection:
         self.state = _DISCONNECTED
         self._channel.disable_all()
         self._discard_output()
-        self.connection_callback(self)
-        self.close_callback(self)
+        try:
+            self.connection_callback(self)
+        finally:
+            self.close_callback(self)  # whatever the user did, the owner forgets us
 
     def __repr__(self) -> str:
         return f"<TcpConnection {self.name} {self.state.value} peer={self.peer_address}>"

@@ -325,3 +325,124 @@ def test_send_in_loop_goes_straight_out_or_behind_queued_output_in_order():
             assert wait_until(lambda: conn.disconnected)
             call_in_loop(conn.loop, lambda: conn.send_in_loop(b"late"))  # closed: a no-op
             assert sock.recv(16) == b""
+
+
+class _YieldingStateConnection(TcpConnection):
+    """Lets other threads run at every read of `state`, as a free-threaded build or an
+    unlucky GIL switch would: a check-then-set off the loop thread then shows its race."""
+
+    @property
+    def state(self):
+        value = self._state
+        time.sleep(0)  # the GIL goes to whoever waits, between the check and what follows
+        return value
+
+    @state.setter
+    def state(self, value):
+        self._state = value
+
+
+def _close_from_twenty_threads_and_the_loop(conn, sock):
+    start = threading.Barrier(21)
+
+    def close_it():
+        start.wait()
+        for _ in range(3):
+            conn.force_close()
+            conn.shutdown()
+
+    callers = [threading.Thread(target=close_it, daemon=True) for _ in range(20)]
+    for thread in callers:
+        thread.start()
+    conn.loop.run_in_loop(conn.force_close)  # and from the loop itself
+    start.wait()
+    sock.close()  # the peer hangs up meanwhile: a close from the loop's side too
+    for thread in callers:
+        thread.join(10)
+    assert wait_until(lambda: conn.disconnected)
+
+
+def test_force_close_from_many_threads_at_once_reports_down_exactly_once(monkeypatch):
+    import reactor.tcp_server
+
+    monkeypatch.setattr(reactor.tcp_server, "TcpConnection", _YieldingStateConnection)
+    rounds = 20
+    events: dict[str, list[str]] = {}
+    conns = []
+    lock = threading.Lock()
+
+    def configure(server):
+        def on_connection(conn):
+            with lock:
+                events.setdefault(conn.name, []).append("up" if conn.connected else "down")
+                if conn.connected:
+                    conns.append(conn)
+
+        server.connection_callback = on_connection
+
+    with running_server(threads=1, configure=configure) as server:
+        for i in range(1, rounds + 1):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            assert wait_until(lambda n=i: len(conns) == n)
+            _close_from_twenty_threads_and_the_loop(conns[-1], sock)
+        assert wait_until(lambda: connection_count(server) == 0)
+        time.sleep(0.1)  # any second "down" would have been queued by now
+    assert len(events) == rounds
+    assert all(seen == ["up", "down"] for seen in events.values()), events
+
+
+def test_the_input_buffer_shrinks_back_after_a_large_frame():
+    from reactor.buffer import Buffer
+    from reactor.length_frame_codec import LengthFrameCodec
+
+    capacity_at_big_frame = []
+
+    def configure(server):
+        def on_frame(conn, frame):
+            if len(frame) > MiB:
+                capacity_at_big_frame.append(conn.input.capacity)
+            codec.send(conn, frame[:16])
+
+        codec = LengthFrameCodec(on_frame, max_frame_size=8 * MiB)
+        server.message_callback = codec.on_message
+        server.connection_callback = lambda conn: conn.connected and conns.append(conn)
+
+    conns = []
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            big = os.urandom(4 * MiB)
+            sock.sendall(struct.pack("!I", len(big)) + big)
+            assert recv_exactly(sock, 4 + 16) == struct.pack("!I", 16) + big[:16]
+            assert capacity_at_big_frame and capacity_at_big_frame[0] >= 4 * MiB
+            for i in range(5):
+                small = bytes([i]) * 100
+                sock.sendall(struct.pack("!I", len(small)) + small)
+                assert recv_exactly(sock, 4 + 16) == struct.pack("!I", 16) + small[:16]
+            conn = conns[0]
+            assert call_in_loop(conn.loop, lambda: conn.input.capacity) == Buffer.INITIAL_SIZE
+
+
+def test_a_write_complete_callback_that_raises_closes_that_connection():
+    downs = []
+
+    def configure(server):
+        def on_connection(conn):
+            if conn.connected:
+                conn.send(b"hello")
+            else:
+                downs.append(conn.name)
+
+        def on_write_complete(conn):
+            raise RuntimeError("bookkeeping bug")
+
+        server.connection_callback = on_connection
+        server.write_complete_callback = on_write_complete
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.settimeout(5)
+            assert recv_exactly(sock, 5) == b"hello"
+            assert sock.recv(10) == b""
+        assert wait_until(lambda: connection_count(server) == 0)
+        assert server.thread_pool.all_loops()[0].callback_errors == 1
+    assert len(downs) == 1
