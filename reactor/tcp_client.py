@@ -62,7 +62,14 @@ class TcpClient:
 
     def _new_connection(self, sock: socket.socket) -> None:
         self.loop.assert_in_loop_thread()
-        conn = TcpConnection(self.loop, f"{self.name}#{next(_ids)}", sock, sock.getpeername())
+        try:
+            conn = TcpConnection(self.loop, f"{self.name}#{next(_ids)}", sock, sock.getpeername())
+        except OSError as exc:  # the server reset it at once
+            log.info("%s: connection to %s lost at once: %s", self.name, self.connector.address, exc)
+            sock.close()
+            if self.retry and self._wanted:
+                self.connector.restart()
+            return
         conn.connection_callback = self.connection_callback
         if self.message_callback is not None:
             conn.message_callback = self.message_callback

@@ -1,5 +1,6 @@
 """Connector: retries with growing back-off until the server appears."""
 
+import logging
 import socket
 import threading
 import time
@@ -70,4 +71,85 @@ def test_callback_runs_on_the_loop_thread(loop_thread):
         assert wait_until(lambda: threads, timeout=3)
         assert threads == [call_in_loop(loop_thread, threading.get_ident)]
     finally:
+        listener.close()
+
+
+def test_a_name_that_does_not_resolve_is_retried_like_a_refused_connection(loop_thread, caplog):
+    caplog.set_level(logging.INFO)
+    connected = []
+    connector = Connector(loop_thread, ("no-such-host.invalid", 9))
+    connector.INITIAL_RETRY_DELAY = connector.retry_delay = 0.05
+    connector.new_connection_callback = connected.append
+    connector.start()
+    try:
+        assert wait_until(lambda: connector.attempts >= 3, timeout=20)
+        assert connector.retry_delay > connector.INITIAL_RETRY_DELAY  # backing off
+        assert call_in_loop(loop_thread, lambda: "alive", timeout=5) == "alive"
+        assert connected == []
+        assert loop_thread.callback_errors == 0
+        assert any("no-such-host.invalid" in r.getMessage() for r in caplog.records)
+    finally:
+        connector.stop()
+
+
+def test_names_are_resolved_off_the_loop_thread_and_a_slow_lookup_does_not_block_it(
+        loop_thread, monkeypatch):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    lookup_threads = []
+    release = threading.Event()
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        if host == "meeting.example":
+            lookup_threads.append(threading.get_ident())
+            release.wait(10)
+            return real_getaddrinfo("127.0.0.1", *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    connected = []
+    connector = Connector(loop_thread, ("meeting.example", port))
+    connector.new_connection_callback = connected.append
+    connector.start()
+    try:
+        assert wait_until(lambda: lookup_threads, timeout=5)
+        # The lookup hangs, and the loop still answers at once.
+        started = time.monotonic()
+        assert call_in_loop(loop_thread, lambda: "alive", timeout=5) == "alive"
+        assert time.monotonic() - started < 1.0
+        release.set()
+        assert wait_until(lambda: connected, timeout=5)
+        assert connected[0].getpeername() == ("127.0.0.1", port)
+        assert call_in_loop(loop_thread, threading.get_ident) not in lookup_threads
+        connected[0].close()
+    finally:
+        release.set()
+        connector.stop()
+        listener.close()
+
+
+def test_every_address_of_a_name_is_tried_before_backing_off(loop_thread, monkeypatch):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    closed_port = _free_port()
+
+    def two_addresses(host, port_, *args, **kwargs):
+        # The first address refuses; the second one listens.
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", closed_port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    connected = []
+    connector = Connector(loop_thread, ("two.example", port))
+    connector.INITIAL_RETRY_DELAY = connector.retry_delay = 5.0  # a back-off would fail the test
+    connector.new_connection_callback = connected.append
+    connector.start()
+    try:
+        assert wait_until(lambda: connected, timeout=3)
+        assert connected[0].getpeername() == ("127.0.0.1", port)
+        assert connector.attempts == 1
+        connected[0].close()
+    finally:
+        connector.stop()
         listener.close()

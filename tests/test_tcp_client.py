@@ -57,3 +57,37 @@ def test_retrying_client_reconnects_after_the_server_drops_it(loop_thread):
         assert ups[0] != ups[1]
         client.stop()
         client.disconnect()
+
+
+def test_a_client_for_a_name_that_does_not_resolve_keeps_the_network_thread_alive(loop_thread):
+    client = TcpClient(loop_thread, ("no-such-host.invalid", 9), "nowhere", retry=True)
+    client.connector.INITIAL_RETRY_DELAY = client.connector.retry_delay = 0.05
+    client.connect()
+    try:
+        assert wait_until(lambda: client.connector.attempts >= 2, timeout=20)
+        assert client.connection is None
+        assert call_in_loop(loop_thread, lambda: "alive", timeout=5) == "alive"
+        assert loop_thread.callback_errors == 0
+    finally:
+        client.stop()
+
+
+def test_a_client_callback_that_raises_closes_its_connection_not_the_loop(loop_thread):
+    server_side = []
+
+    def configure(server):
+        server.connection_callback = lambda conn: server_side.append(conn.connected)
+
+    with running_server(threads=1, configure=configure) as server:
+        client = TcpClient(loop_thread, ("127.0.0.1", server.port), "fragile")
+
+        def on_connection(conn):
+            if conn.connected:
+                raise RuntimeError("client set-up bug")
+
+        client.connection_callback = on_connection
+        client.connect()
+        assert wait_until(lambda: server_side == [True, False], timeout=5)  # closed by the client
+        assert client.connection is None
+        assert call_in_loop(loop_thread, lambda: "alive", timeout=5) == "alive"
+        assert loop_thread.callback_errors == 1
