@@ -153,3 +153,38 @@ def test_every_address_of_a_name_is_tried_before_backing_off(loop_thread, monkey
     finally:
         connector.stop()
         listener.close()
+
+
+def test_an_overdue_lookup_is_given_up_and_tried_again(loop_thread, monkeypatch):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    calls = []
+    hang = threading.Event()
+
+    def first_lookup_hangs(host, *args, **kwargs):
+        if host != "slow.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        calls.append(host)
+        if len(calls) == 1:
+            hang.wait(10)  # its late answer must be ignored
+        return real_getaddrinfo("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", first_lookup_hangs)
+    connected = []
+    connector = Connector(loop_thread, ("slow.example", port))
+    connector.LOOKUP_TIMEOUT = 0.2
+    connector.INITIAL_RETRY_DELAY = connector.retry_delay = 0.05
+    connector.new_connection_callback = connected.append
+    connector.start()
+    try:
+        assert wait_until(lambda: connected, timeout=5)
+        assert len(calls) == 2 and connector.attempts == 2
+        hang.set()
+        time.sleep(0.2)
+        assert len(connected) == 1  # the overdue answer started nothing
+        connected[0].close()
+    finally:
+        hang.set()
+        connector.stop()
+        listener.close()
