@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import socket
 import threading
@@ -15,7 +16,10 @@ import pytest
 from protocol.framing import MAX_FRAME_SIZE
 from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from qt_client.net import ClientTimeout, MeetingClient, NotConnectedError, ServerError, decode_avatar
-from tests.conftest import free_base_port, running_meeting_server, wait_until
+from qt_client.net.reconnect_policy import ReconnectPolicy
+from server.storage import open_storage
+from tests.conftest import call_in_loop, free_base_port, running_meeting_server, wait_until
+from tests.freezable_proxy import FreezableProxy
 
 PASSWORD = "correct horse"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value: base64 must round-trip them all
@@ -339,11 +343,15 @@ def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
                 client.login(name, PASSWORD)
             kept = ada.create_room(title="weekly", password="pw1234", persistent=True)["room"]
             ada.set_media_state(microphone=False)  # muted: still shown muted after the restart
-            bob.create_room(title="ad hoc")  # not persistent: gone with the server
+            ad_hoc = bob.create_room(title="ad hoc")["room"]["room_id"]
             old_ada_id = ada.user_id
         assert wait_until(lambda: "reconnecting" in ada_events.states, 3.0), ada_events.states
         assert not ada.connected
         assert wait_until(lambda: carol_events.states[-1:] == ["disconnected"], 3.0), carol_events.states
+        # A temporary room waits over a restart for its members: this one is deleted meanwhile.
+        storage = open_storage(db_url)
+        storage.delete_room(ad_hoc)
+        storage.close()
 
         with running_meeting_server(db_url, port=port):
             assert wait_until(lambda: ada_events.states[-1:] == ["rejoined"], 4.0), ada_events.states
@@ -363,3 +371,93 @@ def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
             assert not carol.connected and "reconnecting" not in carol_events.states  # she asked not to
             # Callbacks come on the client's own network thread, as documented.
             assert ada_events.state_threads == {f"meeting-client:{port}"}
+
+
+class Timeline:
+    """States and reconnect attempts with the time each was seen, for timing assertions."""
+
+    def __init__(self, client: MeetingClient) -> None:
+        self.states: list[tuple[float, str]] = []
+        self.attempts: list[tuple[float, int]] = []
+        client.on_state = lambda state: self.states.append((time.monotonic(), state))
+        client.on_reconnect_attempt = lambda attempt: self.attempts.append((time.monotonic(), attempt))
+
+    def when(self, state: str, after: float = 0.0) -> float | None:
+        return next((at for at, seen in self.states if seen == state and at >= after), None)
+
+
+def _stop_as_server_main_does(server: Any) -> None:
+    """Stop accepting and push server_shutdown, then (on leaving the context) close the rest."""
+    call_in_loop(server.loop, server.begin_shutdown)
+    time.sleep(0.3)
+
+
+def _log_in(client: MeetingClient, name: str) -> None:
+    client.connect()
+    client.register(name, PASSWORD)
+    client.login(name, PASSWORD)
+
+
+def test_back_in_the_room_within_seconds_of_a_restarted_server(tmp_path: Any) -> None:
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
+    with MeetingClient("127.0.0.1", port, request_timeout=3.0) as ada:
+        timeline = Timeline(ada)
+        with running_meeting_server(db_url, port=port) as server:
+            _log_in(ada, "ada")
+            room_id = ada.create_room(title="weekly", persistent=True)["room"]["room_id"]
+            _stop_as_server_main_does(server)
+        assert wait_until(lambda: timeline.when("reconnecting") is not None, 3.0), timeline.states
+        time.sleep(5.0)  # down for five seconds
+        assert ada.reconnect_attempt >= 3, timeline.attempts
+        with running_meeting_server(db_url, port=port):
+            listening = time.monotonic()
+            assert wait_until(lambda: timeline.when("rejoined") is not None, 8.0), timeline.states
+            back_after = timeline.when("rejoined") - listening
+            print(f"back in the room {back_after:.2f} s after the server listened; "
+                  f"{len(timeline.attempts)} attempts")
+            assert back_after < 4.0, timeline.attempts
+            assert ada.room is not None and ada.room["room_id"] == room_id
+            assert ada.reconnect_attempt == 0  # reset by the good connection
+            ada.chat("back")
+            attempts = list(timeline.attempts)  # this outage's (stopping this server starts another)
+    # Attempts are counted 1, 2, 3... and in an outage's first minute no wait exceeds 2 s.
+    assert [attempt for _, attempt in attempts] == list(range(1, len(attempts) + 1))
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(attempts)]
+    assert max(gaps) < 2.5, gaps
+
+
+def test_the_server_saying_it_restarts_makes_the_first_attempts_fast(tmp_path: Any) -> None:
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
+    policy = ReconnectPolicy(random_fraction=lambda: 1.0)  # every wait at its window's top
+    with MeetingClient("127.0.0.1", port, request_timeout=3.0, reconnect_policy=policy) as ada:
+        timeline = Timeline(ada)
+        with running_meeting_server(db_url, port=port) as server:
+            _log_in(ada, "ada")
+            for _ in range(8):  # as after a long earlier outage: the next wait would be 2 s
+                policy.next_delay()
+            _stop_as_server_main_does(server)
+        assert wait_until(lambda: len(timeline.attempts) >= 2, 3.0), timeline.attempts
+    assert timeline.attempts[0][1] == 1
+    started = timeline.when("reconnecting")
+    assert timeline.attempts[1][0] - started < 1.0  # waits of 0.25 and 0.5 s, not 2 s each
+
+
+def test_a_server_that_stops_answering_is_noticed_within_two_heartbeats(tmp_path: Any) -> None:
+    # Heartbeats every 0.5 s; the server drops a silent session after 1.5 s.
+    with (running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", heartbeat_timeout=1.5) as server,
+          FreezableProxy(server.control_port) as proxy,
+          MeetingClient("127.0.0.1", proxy.port, request_timeout=3.0) as ada):
+        _log_in(ada, "ada")
+        room_id = ada.create_room(persistent=True)["room"]["room_id"]
+        timeline = Timeline(ada)
+        time.sleep(1.5)
+        assert timeline.states == []  # a live server is never taken for a dead one
+        assert proxy.freeze() == 1  # the control connection: no reply, no close
+        frozen = time.monotonic()
+        assert wait_until(lambda: timeline.when("reconnecting") is not None, 3.0), timeline.states
+        noticed_after = timeline.when("reconnecting") - frozen
+        print(f"a frozen server noticed after {noticed_after:.2f} s")
+        assert noticed_after < 1.0 + 0.6  # two intervals, and a busy machine's slack
+        assert wait_until(lambda: timeline.when("rejoined") is not None, 6.0), timeline.states
+        assert ada.room is not None and ada.room["room_id"] == room_id
+        assert ada.chat("still here") > 0

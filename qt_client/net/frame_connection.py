@@ -6,6 +6,7 @@ import concurrent.futures
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,10 +15,12 @@ from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.pending_requests import PendingRequests, ResultHook
+from qt_client.net.policy_connector import PolicyConnector
 from reactor.event_loop import EventLoop
 from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_client import TcpClient
 from reactor.tcp_connection import TcpConnection
+from reactor.timer import Timer
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,22 @@ class FrameConnection:
     The callbacks (`on_up`, `on_down`, `on_push`, `on_media`) run on the
     loop's thread; one that raises is logged and the connection goes on.
     `request`, `send_media` and `close` may be called from any thread.
+
+    With `next_delay` (a ReconnectPolicy's), a failed dial and a dropped
+    connection are dialled again after the wait it gives, until stopped.
     """
 
-    def __init__(self, loop: EventLoop, address: tuple[str, int], name: str, *, retry: bool = False) -> None:
+    def __init__(self, loop: EventLoop, address: tuple[str, int], name: str, *,
+                 next_delay: Callable[[], float] | None = None) -> None:
         self.loop = loop
         self.name = name
-        self._client = TcpClient(loop, address, name, retry=retry)
+        self._next_delay = next_delay
+        self._client = TcpClient(loop, address, name)
+        if next_delay is not None:
+            connector = PolicyConnector(loop, address, next_delay)
+            connector.new_connection_callback = self._client.connector.new_connection_callback
+            self._client.connector = connector
+        self._redial_timer: Timer | None = None  # loop thread only
         self._codec = LengthFrameCodec(self._on_frame, max_frame_size=MAX_FRAME_SIZE, min_frame_size=1)
         self._client.connection_callback = self._on_connection
         self._client.message_callback = self._codec.on_message
@@ -53,6 +66,8 @@ class FrameConnection:
         self._is_up = False
         self._stopping = False
         self._closed = threading.Event()  # set once closed by us and the socket is released
+        # time.monotonic() of the last frame from the server: how a silent server is told from a live one.
+        self._last_received = time.monotonic()
 
         self.on_up: Callable[[], None] = _ignore
         self.on_down: Callable[[], None] = _ignore
@@ -62,6 +77,11 @@ class FrameConnection:
     @property
     def connected(self) -> bool:
         return self._is_up
+
+    @property
+    def last_received(self) -> float:
+        """time.monotonic() when the last frame arrived (or the connection came up)."""
+        return self._last_received
 
     def start(self) -> None:
         """Start dialling (again, after `stop_retrying`); `wait_up` tells when the connection is there."""
@@ -79,6 +99,7 @@ class FrameConnection:
         """Dial no more (after a drop, or while still trying to connect); a live connection stays."""
         self._set(stopping=True)
         self._client.stop()
+        self.loop.run_in_loop(self._cancel_redial)
 
     def reset(self) -> None:
         """Drop the live connection (a server that stopped answering); with retry, it is dialled again."""
@@ -126,14 +147,33 @@ class FrameConnection:
 
     def _on_connection(self, conn: TcpConnection) -> None:
         if conn.connected:
+            self._last_received = time.monotonic()
             self._set(up=True)
             self._call(self.on_up)
             return
         self._set(up=False)
         self._pending.fail_all(lambda kind: NotConnectedError(f"{self.name}: connection lost ({kind})"))
-        if self._stopping or not self._client.retry:
+        retrying = not self._stopping and self._next_delay is not None
+        if not retrying:
             self._set_closed_after_release()
         self._call(self.on_down)
+        if retrying and not self._stopping:  # on_down may have given up (stop_retrying)
+            self._schedule_redial()
+
+    def _schedule_redial(self) -> None:
+        assert self._next_delay is not None
+        self._cancel_redial()
+        self._redial_timer = self.loop.run_after(self._next_delay(), self._redial)
+
+    def _redial(self) -> None:
+        self._redial_timer = None
+        if not self._stopping and self._client.connection is None:
+            self._client.connect()
+
+    def _cancel_redial(self) -> None:
+        if self._redial_timer is not None:
+            self.loop.cancel(self._redial_timer)
+            self._redial_timer = None
 
     def _set(self, *, up: bool | None = None, stopping: bool | None = None) -> None:
         with self._changed:
@@ -145,6 +185,7 @@ class FrameConnection:
 
     def _close_in_loop(self) -> None:
         # On the loop thread, so that the connector cannot hand over a new connection meanwhile.
+        self._cancel_redial()
         self._client.stop()
         conn = self._client.connection
         if conn is None:
@@ -158,6 +199,7 @@ class FrameConnection:
         self.loop.queue_in_loop(lambda: self.loop.queue_in_loop(self._closed.set))
 
     def _on_frame(self, conn: TcpConnection, body: bytes) -> None:
+        self._last_received = time.monotonic()
         try:
             kind, payload = split_frame(body)
             if kind == FrameKind.MEDIA:
@@ -176,7 +218,10 @@ class FrameConnection:
         if not isinstance(message, dict):
             log.warning("%s: control message that is not an object: %.200r", self.name, message)
         elif message.get("type") == "reply" and "id" in message:
-            if not self._pending.resolve(message):
+            if not _is_request_id(message["id"]):
+                # Not an id we ever sent (a list, a string): matching it would raise on this thread.
+                log.warning("%s: reply with a malformed id: %.200r", self.name, message)
+            elif not self._pending.resolve(message):
                 # A reply nobody waits for: the caller timed out, or the server could not read our id.
                 log.info("%s: unmatched reply %.200r", self.name, message)
         else:
@@ -188,3 +233,7 @@ class FrameConnection:
         except Exception:
             # A bug in a user's callback must not take the network thread down with it.
             log.exception("%s: callback %r failed", self.name, callback)
+
+
+def _is_request_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

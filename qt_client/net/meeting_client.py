@@ -25,6 +25,7 @@ from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
 from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
 from qt_client.net.heartbeat import Heartbeat
 from qt_client.net.pending_requests import ResultHook
+from qt_client.net.reconnect_policy import ReconnectPolicy
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread import EventLoopThread
 from reactor.timer import Timer
@@ -57,15 +58,20 @@ class MeetingClient:
     (logged in again), "rejoined" (back in the room), "disconnected".
 
     With `reconnect`, a control connection that drops (the server restarted,
-    the network blinked) is dialled again with back-off, and the login and the
-    room are restored; a room that is gone is reported as a
+    the network blinked, or nothing came from the server for two heartbeat
+    intervals) is dialled again as `reconnect_policy` says (a ReconnectPolicy:
+    jittered waits of at most 2 s in an outage's first minute, short again
+    after a `server_shutdown` push), and the login and the room are restored;
+    a room that is gone is reported as a
     `{"type": "rejoin_failed", "room_id": ..., "error": ...}` push, a refused
     login as `{"type": "reconnect_failed", "error": ...}`. A session ended by
-    a login elsewhere (`ended_reason`) is never resumed.
+    a login elsewhere (`ended_reason`) is never resumed. While reconnecting,
+    `on_reconnect_attempt(n)` (network thread) and `reconnect_attempt` number
+    the attempts, for a "Reconnecting (attempt n)" line.
     """
 
     def __init__(self, host: str, port: int, *, client_name: str = "mini-meeting", reconnect: bool = True,
-                 request_timeout: float = 10.0) -> None:
+                 request_timeout: float = 10.0, reconnect_policy: ReconnectPolicy | None = None) -> None:
         self.host = host
         self.port = port
         self.client_name = client_name
@@ -75,6 +81,7 @@ class MeetingClient:
         self.on_push: Callable[[dict[str, Any]], None] = _ignore
         self.on_media: Callable[[MediaHeader, memoryview], None] = _ignore
         self.on_state: Callable[[str], None] = _ignore
+        self.on_reconnect_attempt: Callable[[int], None] = _ignore
         # Why the server ended our session (a `session_ended` reason), until the next login.
         self.ended_reason: str | None = None
 
@@ -95,6 +102,8 @@ class MeetingClient:
         self._clock = ClockOffsetEstimator()
         self._heartbeat: Heartbeat | None = None  # made with the loop, in connect()
         self._resume_wanted = False  # set when the control connection drops, on the network thread
+        # Network thread only (resets from elsewhere are posted there).
+        self._reconnect_policy = reconnect_policy if reconnect_policy is not None else ReconnectPolicy()
         self._closing = False
         # itertools.count's next() is atomic under the GIL: audio and video threads may send at once.
         self._sequences = {(stream, source): itertools.count()
@@ -113,6 +122,11 @@ class MeetingClient:
     @property
     def state(self) -> str:
         return self._state
+
+    @property
+    def reconnect_attempt(self) -> int:
+        """The attempt to reach the server being waited for or made (1, 2, ...); 0 when connected."""
+        return self._reconnect_policy.attempt
 
     @property
     def user_id(self) -> int | None:
@@ -184,13 +198,17 @@ class MeetingClient:
             raise RuntimeError("already connected")
         if self._control is None:
             self._loop = self._thread.start_loop()
-            self._heartbeat = Heartbeat(self._loop, self._send_heartbeat)
-            control = FrameConnection(self._loop, (self.host, self.port), "control", retry=self.reconnect)
+            self._heartbeat = Heartbeat(self._loop, self._send_heartbeat, last_heard=self._control_last_heard,
+                                        on_silence=self._on_server_silent)
+            control = FrameConnection(self._loop, (self.host, self.port), "control",
+                                      next_delay=self._next_reconnect_delay if self.reconnect else None)
             control.on_up = self._on_control_up
             control.on_down = self._on_control_down
             control.on_push = self._on_control_push
             self._control = control
         self.ended_reason = None
+        assert self._loop is not None
+        self._loop.run_in_loop(self._reconnect_policy.reset)  # queued ahead of the dial
         self._control.start()
         if not self._control.wait_up(self.request_timeout):
             self._control.stop_retrying()
@@ -484,6 +502,16 @@ class MeetingClient:
         if self._heartbeat is not None:
             self._heartbeat.stop()
 
+    def _control_last_heard(self) -> float:
+        control = self._control
+        return control.last_received if control is not None else time.monotonic()
+
+    def _on_server_silent(self, silent_for: float) -> None:
+        """Heartbeats unanswered: the server hangs, or the connection is half-open. Drop it and dial again."""
+        log.warning("nothing from the server for %.1f s; dropping the control connection", silent_for)
+        if self._control is not None:
+            self._control.reset()
+
     def _send_heartbeat(self) -> None:
         """On the network thread, every `heartbeat_interval` while logged in."""
         if self._control is None:
@@ -508,6 +536,10 @@ class MeetingClient:
             if reason in NO_RECONNECT_REASONS:
                 self._forget_session()
                 self._close_media()
+        elif kind == "server_shutdown":
+            # Back in moments, most likely: the first attempts must not wait out an earlier outage's back-off.
+            log.info("the server is restarting: %s", message.get("message"))
+            self._reconnect_policy.reset()
         self._deliver_push(message)
 
     def _on_media_frame(self, header: MediaHeader, payload: memoryview) -> None:
@@ -542,12 +574,24 @@ class MeetingClient:
             self._control.stop_retrying()
             self._set_state("disconnected")
 
-    # -- reconnecting (resumer thread) --------------------------------------------
+    # -- reconnecting ------------------------------------------------------------------
+
+    def _next_reconnect_delay(self) -> float:
+        """On the network thread, before each dial after a drop or a failed dial: the policy's wait."""
+        delay = self._reconnect_policy.next_delay()
+        if self._resume_wanted:  # not while connect() dials for the first time
+            attempt = self._reconnect_policy.attempt
+            log.info("reconnect attempt %d in %.2f s", attempt, delay)
+            self._call_user(self.on_reconnect_attempt, attempt)
+        return delay
 
     def _resume(self) -> None:
-        """After the control connection is back: hello, login, and the room, as before the drop."""
+        """On the resumer thread, after the control connection is back: hello, login, and the room."""
         try:
             self._hello()
+            if self._loop is not None:
+                # The server answers: a later drop starts with short waits again.
+                self._loop.run_in_loop(self._reconnect_policy.reset)
             with self._lock:
                 credentials, room, password = self._credentials, self._room, self._room_password
             if credentials is None:
