@@ -124,7 +124,9 @@ class MeetingServer:
                 "video": len(self.video_server.connections), "sessions": len(self.service.sessions_by_user),
                 "rooms": len(self.service.rooms), "frames_in": total.frames_in,
                 "frames_out": total.frames_out, "drops": total.drops,
-                "dropped_outside_room": total.dropped_outside_room}
+                "dropped_outside_room": total.dropped_outside_room,
+                # Exceptions caught in callbacks: each closed its connection or was logged, never a loop.
+                "callback_errors": sum(loop.callback_errors for loop in {self.loop, *self.pool.all_loops()})}
 
     def log_stats(self) -> None:
         log.info("stats: %s", " ".join(f"{key}={value}" for key, value in self.stats().items()))
