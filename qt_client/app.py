@@ -101,6 +101,7 @@ class MeetingApp(QObject):
         session.avatar_fetched.connect(self._on_avatar_fetched)
         session.session_ended.connect(self._on_session_ended)
         session.state_changed.connect(self._on_state_changed)
+        session.reconnect_attempt.connect(self._on_reconnect_attempt)
         session.keyframe_requested.connect(self.media.send_keyframe)
         session.stats.connect(self._on_session_stats)
         self.media.keyframe_wanted.connect(self._request_keyframe)
@@ -272,6 +273,10 @@ class MeetingApp(QObject):
         if state != "rejoined" and state != "connected" and state != "reconnected":
             self._rtt_ms = None  # a round trip measured before the outage says nothing now
         self._show_status()
+
+    def _on_reconnect_attempt(self, attempt: int) -> None:
+        if self.state == "reconnecting":
+            self.room_window.set_reconnecting(True, attempt)
 
     def _on_session_stats(self, stats: dict[str, Any]) -> None:
         self._rtt_ms = stats.get("rtt_ms") if self.state != "reconnecting" else None

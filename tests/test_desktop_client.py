@@ -164,6 +164,8 @@ def test_the_room_shows_reconnecting_and_rejoins_after_a_server_restart(qtbot, s
             log_in(qtbot, app, server, "stayer")
             room_id = create_room(qtbot, app, persistent=True)  # a kept room outlives the server
         qtbot.waitUntil(lambda: app.room_window.banner.isVisible(), timeout=5_000)
+        # The attempts are counted for the user while the server is away.
+        qtbot.waitUntil(lambda: "attempt 2" in app.room_window.banner.text(), timeout=5_000)
         with running_meeting_server(db_url, port=port):
             # "reconnected" (logged in again) comes first, then "rejoined" (back in the room).
             qtbot.waitUntil(lambda: app.state == "rejoined", timeout=15_000)

@@ -218,7 +218,9 @@ class RoomWindow(QMainWindow):
             parts.append(f"{dropped} late frames skipped")
         self.status_label.setText("  ·  ".join(parts))
 
-    def set_reconnecting(self, reconnecting: bool) -> None:
+    def set_reconnecting(self, reconnecting: bool, attempt: int = 0) -> None:
+        """The banner while the server is away, with the attempt under way when known."""
+        self.banner.setText(f"Reconnecting (attempt {attempt})…" if attempt else "Reconnecting…")
         self.banner.setVisible(reconnecting)
 
     def set_presenter(self, name: str | None) -> None:

@@ -37,6 +37,7 @@ class SessionWorker(QObject):
     chat_received = pyqtSignal(dict)
     session_ended = pyqtSignal(str, str)
     state_changed = pyqtSignal(str)
+    reconnect_attempt = pyqtSignal(int)  # the attempt under way while the server is away
     keyframe_requested = pyqtSignal(int)  # MediaSource: which of our streams someone needs a key frame of
     avatar_fetched = pyqtSignal(int, bytes, str)  # user id, image bytes (b"": none), its hash
     chat_sent = pyqtSignal(str)  # local id of a line the server took
@@ -207,6 +208,7 @@ class SessionWorker(QObject):
         client = MeetingClient(host, port, client_name=self.client_name, request_timeout=self.connect_timeout)
         client.on_push = self._on_push
         client.on_state = self.state_changed.emit
+        client.on_reconnect_attempt = self.reconnect_attempt.emit
         try:
             client.connect()
         except (ClientTimeout, NotConnectedError, OSError):
