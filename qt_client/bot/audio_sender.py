@@ -11,6 +11,7 @@ from qt_client.bot.pacer import Pacer
 from qt_client.media.audio_source import AudioSource
 from qt_client.media.opus_codec import OpusEncoder
 from qt_client.media.voice_detector import VoiceDetector
+from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ PRE_ENCODED_FRAMES = 250  # 5 s: long enough to hold a WAV's pauses
 
 class AudioSender(threading.Thread):
     """Sends a 20 ms Opus frame per tick, except frames the voice detector judges
-    silent: those are not sent at all, and receivers show us as silent."""
+    silent: those are not sent at all, and receivers show us as silent. While
+    the client is reconnecting, frames are counted as skipped."""
 
     def __init__(self, client: MeetingClient, config: BotConfig, source: AudioSource,
                  stop: threading.Event) -> None:
@@ -34,6 +36,7 @@ class AudioSender(threading.Thread):
         self.detector = VoiceDetector(config.sample_rate, config.vad_aggressiveness) if config.vad else None
         self.frames_sent = 0
         self.frames_suppressed = 0
+        self.skipped_while_disconnected = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -62,12 +65,16 @@ class AudioSender(threading.Thread):
         self.client.cancel_timer(timer)
 
     def _send(self, packet: bytes | None, speech: bool) -> None:
-        if speech:
+        if not speech:
+            self.frames_suppressed += 1
+            return
+        try:
             self.client.send_media(StreamKind.AUDIO, Codec.OPUS, packet,
                                    capture_us=self.client.server_clock_us())
-            self.frames_sent += 1
-        else:
-            self.frames_suppressed += 1
+        except NotConnectedError:
+            self.skipped_while_disconnected += 1  # the bot says once that the connection is lost
+            return
+        self.frames_sent += 1
 
     def _next_frame(self) -> tuple[bytes | None, bool]:
         pcm = self.source.read()

@@ -25,13 +25,23 @@ MEMBERS_WAIT_TIMEOUT = 60.0
 
 
 class Bot:
-    """Runs a session from login to report; `run` returns the report."""
+    """Runs a session from login to report; `run` returns the report.
+
+    A server that goes away does not end the run: the client reconnects and
+    rejoins, the senders skip (and count) what cannot be sent meanwhile, and
+    the outage is logged once when it starts and once when it ends. A room
+    that is gone after the reconnect (or a refused log-in) ends the run early,
+    as an error in the report: there is nobody left to send to.
+    """
 
     def __init__(self, config: BotConfig) -> None:
         self.config = config
         self.client = MeetingClient(config.host, config.port, client_name="mini-meeting-bot")
         self.stop_sending = threading.Event()
         self.stop_receiving = threading.Event()
+        self.gave_up = threading.Event()  # the room or the session is gone for good
+        self.errors: list[str] = []  # written on the client's network thread, read after the run
+        self._outage_started: float | None = None
         self.video: VideoSender | None = None
         self.audio: AudioSender | None = None
         self.screen: ScreenSender | None = None
@@ -49,12 +59,13 @@ class Bot:
             self._log_in()
             self.client.on_push = self._on_push
             self.room_id = self._enter_room()
+            self.client.on_state = self._on_state
             self.receiver = MediaReceiver(self.client, config, self.stop_receiving)
             self.receiver.start()
             self._wait_for_members()
             self._start_senders()
             cpu_started, wall_started = time.process_time(), time.monotonic()
-            time.sleep(config.seconds)
+            self.gave_up.wait(config.seconds)
             self.cpu_percent = 100 * (time.process_time() - cpu_started) / (time.monotonic() - wall_started)
             self.stop_sending.set()
             for sender in (self.video, self.audio, self.screen):
@@ -128,6 +139,33 @@ class Bot:
             self.video.request_keyframe()
         elif kind == "members":
             self._remember_names(message["members"])
+        elif kind == "rejoin_failed":
+            self._give_up(f"room {message.get('room_id')} is gone after the reconnect "
+                          f"({_error_text(message.get('error'))})")
+        elif kind == "reconnect_failed":
+            self._give_up(f"log-in refused after the reconnect ({_error_text(message.get('error'))})")
+
+    def _on_state(self, state: str) -> None:
+        """On the client's network thread: one line when an outage starts, one when it ends."""
+        if state == "reconnecting" and self._outage_started is None:
+            self._outage_started = time.monotonic()
+            log.warning("%s: lost the connection to the server; reconnecting (media is not sent meanwhile)",
+                        self.config.user)
+        elif state == "rejoined" and self._outage_started is not None:
+            log.warning("%s: back in room %s after %.1f s", self.config.user, self.room_id,
+                        time.monotonic() - self._outage_started)
+            self._outage_started = None
+        elif state == "disconnected" and not self.stop_receiving.is_set():
+            # Not our own close at the end: the session ended, and the client will not reconnect.
+            self._give_up(f"disconnected for good ({self.client.ended_reason or 'connection closed'})")
+
+    def _give_up(self, reason: str) -> None:
+        if self.gave_up.is_set():
+            return
+        log.error("%s: %s; stopping", self.config.user, reason)
+        self.errors.append(reason)
+        self.stop_sending.set()
+        self.gave_up.set()
 
     def _remember_names(self, members: list[dict[str, Any]]) -> None:
         self.names.update((m["user_id"], m["username"]) for m in members)
@@ -136,11 +174,12 @@ class Bot:
         self._remember_names(self.client.members)
         peers = {self.names.get(sender_id, str(sender_id)): stats
                  for sender_id, stats in self.receiver.report().items()}
-        errors = [f"{name}: {thread.error!r}" for name, thread in
-                  (("video", self.video), ("audio", self.audio), ("screen", self.screen),
-                   ("receiver", self.receiver))
-                  if thread is not None and thread.error is not None]
+        errors = self.errors + [f"{name}: {thread.error!r}" for name, thread in
+                                (("video", self.video), ("audio", self.audio), ("screen", self.screen),
+                                 ("receiver", self.receiver))
+                                if thread is not None and thread.error is not None]
         video, audio = self.video, self.audio
+        senders = [sender for sender in (video, audio, self.screen) if sender is not None]
         return {
             "user": self.config.user, "room": self.room_id,
             "codec": self.config.codec.name.lower(), "size": f"{self.config.width}x{self.config.height}",
@@ -149,13 +188,20 @@ class Bot:
                      "audio_suppressed": audio.frames_suppressed if audio else 0,
                      "keyframes": video.keyframes_sent if video else 0,
                      "screen_frames": self.screen.frames_sent if self.screen else 0,
-                     "keyframe_requests": video.keyframe_requests if video else 0},
+                     "keyframe_requests": video.keyframe_requests if video else 0,
+                     "skipped_while_disconnected": sum(s.skipped_while_disconnected for s in senders)},
             "peers": peers,
             "cpu_percent": None if self.cpu_percent is None else round(self.cpu_percent, 2),
             "clock_offset_ms": round(self.client.clock_offset * 1000, 3),
             "rtt_ms": None if self.client.rtt is None else round(self.client.rtt * 1000, 3),
             "errors": errors,
         }
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return repr(error)
+    return f"{error.get('code')}: {error.get('message')}"
 
 
 def print_report(report: dict[str, Any]) -> None:

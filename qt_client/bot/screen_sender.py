@@ -11,6 +11,7 @@ import numpy as np
 from protocol.media import Codec, MediaSource, StreamKind
 from qt_client.bot.pacer import Pacer
 from qt_client.media.video_codec import make_video_encoder
+from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ def open_screen(spec: str) -> np.ndarray | None:
 
 
 class ScreenSender(threading.Thread):
-    """Sends one still picture as the screen stream (JPEG, full colour detail) until stopped."""
+    """Sends one still picture as the screen stream (JPEG, full colour detail) until stopped;
+    while the client is reconnecting, frames are counted as skipped."""
 
     def __init__(self, client: MeetingClient, picture: np.ndarray, stop: threading.Event) -> None:
         super().__init__(name="bot-screen", daemon=True)
@@ -64,6 +66,7 @@ class ScreenSender(threading.Thread):
                                      for_screen=True)
         self.payload = encoder.encode(np.ascontiguousarray(picture)).payload
         self.frames_sent = 0
+        self.skipped_while_disconnected = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -71,9 +74,16 @@ class ScreenSender(threading.Thread):
             self.client.set_media_state(screen=True)
             pacer = Pacer(SCREEN_FPS, self.stop)
             while pacer.wait():
-                self.client.send_media(StreamKind.VIDEO, Codec.JPEG, self.payload, keyframe=True,
-                                       source=MediaSource.SCREEN)
-                self.frames_sent += 1
+                self._send()
         except BaseException as exc:  # reported in the bot's JSON, not lost on a thread
             log.exception("screen sender failed")
             self.error = exc
+
+    def _send(self) -> None:
+        try:
+            self.client.send_media(StreamKind.VIDEO, Codec.JPEG, self.payload, keyframe=True,
+                                   source=MediaSource.SCREEN)
+        except NotConnectedError:
+            self.skipped_while_disconnected += 1  # the bot says once that the connection is lost
+            return
+        self.frames_sent += 1

@@ -10,6 +10,7 @@ from qt_client.bot.config import BotConfig
 from qt_client.bot.pacer import Pacer
 from qt_client.media.video_codec import EncodedFrame, make_video_encoder
 from qt_client.media.video_source import VideoSource
+from qt_client.net.errors import NotConnectedError
 from qt_client.net.meeting_client import MeetingClient
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ class VideoSender(threading.Thread):
 
     With `pre_encoded`, a couple of seconds are encoded up front and replayed
     (from the key frame again on a request), so that a load-test bot costs
-    almost no CPU.
+    almost no CPU. While the client is reconnecting, frames are counted as
+    skipped, and the first one sent after is a key frame.
     """
 
     def __init__(self, client: MeetingClient, config: BotConfig, source: VideoSource,
@@ -38,6 +40,7 @@ class VideoSender(threading.Thread):
                                           quality=config.quality, bitrate=config.bitrate,
                                           keyframe_interval_s=config.keyframe_interval)
         self.frames_sent = 0
+        self.skipped_while_disconnected = 0
         self.keyframes_sent = 0
         self.keyframe_requests = 0
         self._keyframe_wanted = threading.Event()
@@ -102,7 +105,13 @@ class VideoSender(threading.Thread):
         self.client.cancel_timer(timer)
 
     def _send(self, encoded: EncodedFrame, capture_us: int) -> None:
-        self.client.send_media(StreamKind.VIDEO, self.config.codec, encoded.payload,
-                               keyframe=encoded.keyframe, capture_us=capture_us)
+        try:
+            self.client.send_media(StreamKind.VIDEO, self.config.codec, encoded.payload,
+                                   keyframe=encoded.keyframe, capture_us=capture_us)
+        except NotConnectedError:
+            # The bot says once that the connection is lost; the frames that miss it are only counted.
+            self.skipped_while_disconnected += 1
+            self._keyframe_wanted.set()  # what follows would refer to frames nobody received
+            return
         self.frames_sent += 1
         self.keyframes_sent += encoded.keyframe
