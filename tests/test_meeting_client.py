@@ -461,3 +461,15 @@ def test_a_server_that_stops_answering_is_noticed_within_two_heartbeats(tmp_path
         assert wait_until(lambda: timeline.when("rejoined") is not None, 6.0), timeline.states
         assert ada.room is not None and ada.room["room_id"] == room_id
         assert ada.chat("still here") > 0
+
+
+def test_a_first_connect_that_needed_several_dials_leaves_no_attempts_counted(tmp_path: Any) -> None:
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
+    with MeetingClient("127.0.0.1", port, request_timeout=5.0) as ada, contextlib.ExitStack() as later:
+        timeline = Timeline(ada)
+        starter = threading.Timer(1.0, lambda: later.enter_context(running_meeting_server(db_url, port=port)))
+        starter.start()
+        ada.connect()  # dials until the server is up a second from now
+        starter.join()
+        assert timeline.attempts == []  # not reconnecting: connect() is still waiting
+        assert wait_until(lambda: ada.reconnect_attempt == 0, 1.0), ada.reconnect_attempt

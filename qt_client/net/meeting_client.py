@@ -215,6 +215,7 @@ class MeetingClient:
             raise ClientTimeout(f"could not connect to {self.host}:{self.port} "
                                 f"within {self.request_timeout}s")
         result = self._hello()
+        self._server_answers()
         self._set_state("connected")
         return result
 
@@ -585,13 +586,17 @@ class MeetingClient:
             self._call_user(self.on_reconnect_attempt, attempt)
         return delay
 
+    def _server_answers(self) -> None:
+        """Hello answered: the back-off is over, and a later drop starts with short waits again."""
+        loop = self._loop
+        if loop is not None:
+            loop.run_in_loop(self._reconnect_policy.reset)
+
     def _resume(self) -> None:
         """On the resumer thread, after the control connection is back: hello, login, and the room."""
         try:
             self._hello()
-            if self._loop is not None:
-                # The server answers: a later drop starts with short waits again.
-                self._loop.run_in_loop(self._reconnect_policy.reset)
+            self._server_answers()
             with self._lock:
                 credentials, room, password = self._credentials, self._room, self._room_password
             if credentials is None:
