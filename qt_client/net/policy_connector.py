@@ -9,17 +9,27 @@ from reactor.event_loop import EventLoop
 
 
 class PolicyConnector(Connector):
-    """A Connector whose wait after each failed attempt is `next_delay()`.
+    """A Connector whose wait before each new try is `next_delay()` (a ReconnectPolicy's).
 
     The reactor's own doubling from 0.5 s to 30 s, without jitter, kept people
-    out of a meeting for up to half a minute after the server was back.
+    out of a meeting for up to half a minute after the server was back. The
+    Connector waits `retry_delay` when it backs off and then sets the next
+    one: here, reading it draws a wait from the policy (once per back-off),
+    and whatever the Connector sets only marks that wait as used.
     """
 
     def __init__(self, loop: EventLoop, address: tuple[str, int], next_delay: Callable[[], float]) -> None:
-        super().__init__(loop, address)
         self._next_delay = next_delay
+        self._drawn: float | None = None
+        super().__init__(loop, address)
 
-    def _retry(self, reason: str) -> None:
-        # Connector._retry waits `retry_delay`: set it to the policy's figure just before.
-        self.retry_delay = self._next_delay()
-        super()._retry(reason)
+    @property
+    def retry_delay(self) -> float:
+        if self._drawn is None:
+            self._drawn = self._next_delay()
+        return self._drawn
+
+    @retry_delay.setter
+    def retry_delay(self, _value: float) -> None:
+        # After a back-off (the doubled figure), a restart or a connection (the initial one): a new draw next.
+        self._drawn = None
