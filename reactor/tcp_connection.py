@@ -6,6 +6,7 @@ import enum
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -78,6 +79,8 @@ class TcpConnection:
         self.input = Buffer()
         self._output: deque[BytesLike] = deque()
         self._output_bytes = 0
+        # When queued output last moved (or began to wait): a peer that stops reading stalls it.
+        self._progress_at = 0.0
         self.high_water_mark = self.DEFAULT_HIGH_WATER_MARK
         self.context: Any = None  # free for the application's per-connection state
 
@@ -110,6 +113,10 @@ class TcpConnection:
     def output_bytes(self) -> int:
         """Bytes queued for the socket and not yet accepted by the kernel."""
         return self._output_bytes
+
+    def output_stalled_for(self, now: float) -> float:
+        """Seconds that queued output has waited with nothing written; 0 when nothing waits."""
+        return now - self._progress_at if self._output_bytes else 0.0
 
     @property
     def is_reading(self) -> bool:
@@ -226,6 +233,8 @@ class TcpConnection:
         old = self._output_bytes
         new = old + remaining
         self._output_bytes = new
+        if old == 0:
+            self._progress_at = time.monotonic()  # output starts to wait: the stall clock starts
         if old < self.high_water_mark <= new and self.high_water_mark_callback is not None:
             self.loop.queue_in_loop(partial(self._notify, self.high_water_mark_callback, new))
         output = self._output
@@ -254,6 +263,8 @@ class TcpConnection:
             self._handle_error("send", exc)
             return
         self._output_bytes -= n
+        if n:
+            self._progress_at = time.monotonic()
         while n:
             head = output[0]
             size = len(head)

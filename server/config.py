@@ -21,6 +21,10 @@ class ServerConfig:
     hash_workers: int = 2
     # After a start, how long the rooms that were live (temporary ones too) wait for their members.
     room_grace: float = 120.0
+    # A receiver whose queued media has not moved for this long is disconnected (the room is told).
+    receiver_stall_timeout: float = 10.0
+    # Control output queued for a client that does not read; past it the connection is closed.
+    control_high_water: int = 8 * 1024 * 1024
 
     @property
     def heartbeat_interval(self) -> float:

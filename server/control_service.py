@@ -42,6 +42,8 @@ GOODBYE_GRACE = 2.0
 _ENDED_MESSAGES = {
     "logged_in_elsewhere": "You logged in somewhere else, so this session has ended.",
     "heartbeat_timeout": "The server heard nothing from this client for too long.",
+    "too_slow": "Your connection could not keep up with the meeting, so it was closed; "
+                "check your network and join again.",
 }
 
 
@@ -93,6 +95,8 @@ class ControlService:
     def control_connected(self, conn: TcpConnection) -> None:
         self.loop.assert_in_loop_thread()
         self.clients[conn] = ControlClient(conn)
+        # A client that reads nothing (chat piling up) is closed, not given ever more memory.
+        conn.set_high_water_mark(_close_overflowing, self.config.control_high_water)
 
     def control_closed(self, conn: TcpConnection) -> None:
         client = self.clients.pop(conn, None)
@@ -234,6 +238,17 @@ class ControlService:
             if session.room is not None:
                 session.room.publish_routes()
 
+    def _post_receiver_stalled(self, peer: MediaPeer) -> None:
+        """On the peer's I/O loop: the session is the control loop's to end."""
+        self.loop.run_in_loop(partial(self._receiver_stalled, peer))
+
+    def _receiver_stalled(self, peer: MediaPeer) -> None:
+        session = self.sessions_by_user.get(peer.user_id)
+        if session is not None and session.peer(peer.stream) is peer:
+            log.warning("user %d read no %s for %.0f s; ending the session", peer.user_id,
+                        peer.stream.name.lower(), peer.stall_limit)
+            self.end_session(session, "too_slow")
+
     def media_hello(self, conn: TcpConnection, stream: StreamKind, body: bytes) -> None:
         """Attach an audio or video connection to the session whose token it shows."""
         if conn not in self.unauthenticated_media:
@@ -264,6 +279,8 @@ class ControlService:
             old.route = None
             old.conn.force_close()
         peer = MediaPeer(conn, session.user_id, stream, self.stats_by_loop[conn.loop])
+        peer.stall_limit = self.config.receiver_stall_timeout
+        peer.on_stalled = self._post_receiver_stalled
         session.set_peer(stream, peer)
         # The context is read on the connection's own loop; queued there ahead
         # of the reply, it is in place before the client can send media.
@@ -306,3 +323,8 @@ def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
     return job
+
+
+def _close_overflowing(conn: TcpConnection, queued: int) -> None:
+    log.warning("%s: %d bytes of replies and pushes unread; closing", conn.name, queued)
+    conn.force_close()

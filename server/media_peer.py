@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from protocol.framing import LENGTH
@@ -34,7 +36,8 @@ class MediaPeer:
     Audio goes out unless more than AUDIO_QUEUE_LIMIT bytes are queued.
     """
 
-    __slots__ = ("conn", "drops", "frames_out", "pending", "route", "stats", "stream", "user_id")
+    __slots__ = ("conn", "drops", "frames_out", "on_stalled", "pending", "route", "stall_limit", "stats",
+                 "stream", "user_id")
 
     AUDIO_QUEUE_LIMIT = 16 * 1024
 
@@ -49,6 +52,10 @@ class MediaPeer:
         self.pending: dict[tuple[int, int], bytes] = {}
         self.frames_out = 0
         self.drops = 0
+        # A receiver whose queued output has not moved for stall_limit seconds is given up on:
+        # on_stalled(peer) is called once, on this loop (the server ends that session).
+        self.stall_limit = 10.0
+        self.on_stalled: Callable[[MediaPeer], None] | None = None
 
     def deliver(self, frame: bytes) -> None:
         """Send one whole frame (length prefix included) to this receiver, by its rules."""
@@ -60,6 +67,8 @@ class MediaPeer:
             conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
+        elif self._stalled(conn):
+            return
         elif self.stream is StreamKind.VIDEO:
             self._hold(conn, frame)
         elif conn.output_bytes > self.AUDIO_QUEUE_LIMIT:
@@ -69,6 +78,17 @@ class MediaPeer:
             conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1
+
+    def _stalled(self, conn: TcpConnection) -> bool:
+        """Checked only while output waits: a peer that reads nothing for long is let go, once."""
+        if conn.output_stalled_for(time.monotonic()) < self.stall_limit:
+            return False
+        on_stalled, self.on_stalled = self.on_stalled, None
+        self.pending = {}
+        if on_stalled is not None:
+            on_stalled(self)
+        conn.force_close()
+        return True
 
     def _hold(self, conn: TcpConnection, frame: bytes) -> None:
         """Keep the frame until output drains, in place of an older one of its stream."""
