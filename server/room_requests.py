@@ -48,6 +48,8 @@ class RoomRequests:
 
     def __init__(self, service: ControlService) -> None:
         self.service = service
+        # Temporary rooms that ended and whose record is being deleted: nobody may load them meanwhile.
+        self._ending: set[str] = set()
 
     # -- create and join ---------------------------------------------------
 
@@ -104,6 +106,9 @@ class RoomRequests:
         if room is not None:
             self._check_and_admit(client, request_id, session, room, password)
             return
+        if room_id in self._ending:
+            self._no_such_room(client, request_id, room_id)
+            return
 
         def loaded(result: tuple[RoomRecord | None, list[ChatRecord]] | None,
                    error: BaseException | None) -> None:
@@ -111,15 +116,18 @@ class RoomRequests:
                 self.service.fail_storage(client, request_id, error)
                 return
             record, chat = result
-            if record is None:
-                self.service.fail(client, request_id, ErrorCode.UNKNOWN_ROOM,
-                                  f"There is no room with the id {room_id[:20]!r}.")
+            if record is None or (room_id in self._ending and room_id not in self.service.rooms):
+                self._no_such_room(client, request_id, room_id)
                 return
             # Another join may have loaded it meanwhile: keep that one.
             room = self.service.rooms.get(room_id) or self._room_from(record, chat)
             self._check_and_admit(client, request_id, session, room, password)
 
         self.service.run_db(_load_room, (room_id,), loaded)
+
+    def _no_such_room(self, client: ControlClient, request_id: int, room_id: str) -> None:
+        self.service.fail(client, request_id, ErrorCode.UNKNOWN_ROOM,
+                          f"There is no room with the id {room_id[:20]!r}.")
 
     def _room_from(self, record: RoomRecord, chat: list[ChatRecord]) -> Room:
         room = Room(record.room_id, record.title, record.owner_id, record.password_hash, record.persistent)
@@ -204,7 +212,10 @@ class RoomRequests:
                 self._forget_room(room.room_id)
 
     def _forget_room(self, room_id: str) -> None:
+        self._ending.add(room_id)
+
         def done(_result: None, error: BaseException | None) -> None:
+            self._ending.discard(room_id)
             if error is not None:  # the start-up sweep deletes it later
                 log.warning("temporary room %s not deleted: %s", room_id, error)
 
