@@ -45,6 +45,19 @@ _DISCONNECTING = State.DISCONNECTING
 _DISCONNECTED = State.DISCONNECTED
 
 
+# TCP keepalive, the backstop for a peer that vanished without a FIN when nothing else notices
+# (heartbeats do, sooner): probes after 30 s of silence, every 10 s, given up after 3 (60 s in all).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 30, 10, 3
+
+
+def _keep_alive(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system's defaults apply
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+
+
 def _no_message(conn: TcpConnection, buffer: Buffer) -> None:
     buffer.skip(len(buffer))
 
@@ -94,6 +107,7 @@ class TcpConnection:
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keep_alive(sock)
         self._channel = Channel(loop, sock)
         self._channel.on_read = self._handle_read
         self._channel.on_write = self._handle_write

@@ -446,3 +446,17 @@ def test_a_write_complete_callback_that_raises_closes_that_connection():
         assert wait_until(lambda: connection_count(server) == 0)
         assert server.thread_pool.all_loops()[0].callback_errors == 1
     assert len(downs) == 1
+
+
+def test_every_connection_has_tcp_keepalive_as_a_backstop_for_vanished_peers():
+    base, server = _start_echo(threads=1)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)):
+            assert wait_until(lambda: connection_count(server.server) == 1)
+            conn = next(iter(server.server.connections.values()))
+            sock = conn.socket
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+    finally:
+        _stop_echo(base, server)
