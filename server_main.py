@@ -31,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", default=DEFAULT_DB_URL,
                         help=f"database URL: sqlite:///PATH or mysql://USER:PASS@HOST:PORT/DB "
                              f"(default {DEFAULT_DB_URL})")
+    parser.add_argument("--db-deadline", type=float, default=2.5,
+                        help="seconds within which every request that needs the database is answered "
+                             "(DATABASE_UNAVAILABLE if the database is down or stalled); at least 2 leaves "
+                             "room for a MySQL reconnect (default 2.5)")
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0,
                         help="seconds of silence after which a client is removed (default 30)")
     parser.add_argument("--max-room-size", type=int, default=100,
@@ -47,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--port must be between 0 and 65533 (the next two ports are used too)")
     if args.threads < 0 or args.max_room_size < 1 or args.heartbeat_timeout <= 0:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
+    if args.db_deadline <= 0:
+        parser.error("--db-deadline must be > 0")
     return args
 
 
@@ -56,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
-                          stats_interval=args.stats_interval, room_grace=args.room_grace)
+                          stats_interval=args.stats_interval, room_grace=args.room_grace,
+                          db_deadline=args.db_deadline)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

@@ -17,6 +17,10 @@ class ServerConfig:
     max_room_size: int = 100
     stats_interval: float = 10.0
     db_workers: int = 2
+    # Every request that needs the database is answered within this many seconds: a job still queued
+    # then is answered DATABASE_UNAVAILABLE and never runs; a running one starts no step it could not
+    # finish by then. Under 2 s leaves no room for a MySQL reconnect (1 s connect + 1 s reply).
+    db_deadline: float = 2.5
     # Password hashing has workers of its own: a burst of logins never delays a database write.
     hash_workers: int = 2
     # After a start, how long the rooms that were live (temporary ones too) wait for their members.

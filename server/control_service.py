@@ -152,15 +152,16 @@ class ControlService:
         if isinstance(error, NameTakenError):
             self.fail(client, request_id, ErrorCode.NAME_TAKEN)
         elif isinstance(error, StorageUnavailable):
-            log.warning("database unavailable: %s", error)
+            # Not logged per request: the pool's circuit breaker says once when it goes and comes back.
             self.fail(client, request_id, ErrorCode.DATABASE_UNAVAILABLE)
         else:
             self.fail(client, request_id, ErrorCode.INTERNAL_ERROR)
 
     def run_db(self, fn: Callable[..., Any], args: tuple,
                on_done: Callable[[Any, BaseException | None], None]) -> None:
-        """fn(storage, *args) on a worker thread; on_done(result, error) back on this loop."""
-        self.db.submit(self.loop, fn, args, on_done)
+        """fn(storage, *args) on a worker thread; on_done(result, error) back on this loop, within
+        config.db_deadline seconds even when the database is stalled (then StorageUnavailable)."""
+        self.db.submit(self.loop, fn, args, on_done, deadline=self.config.db_deadline)
 
     def run_hash(self, fn: Callable[..., Any], args: tuple,
                  on_done: Callable[[Any, BaseException | None], None]) -> None:

@@ -6,12 +6,16 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reactor.event_loop import EventLoop
-from server.storage.errors import StorageError
+from reactor.timer import Timer
+from server.circuit_breaker import CircuitBreaker
+from server.storage.deadline import job_deadline
+from server.storage.errors import StorageError, StorageUnavailable
 from server.storage.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -19,25 +23,39 @@ log = logging.getLogger(__name__)
 Job = Callable[..., Any]
 OnDone = Callable[[Any, BaseException | None], None]
 
+# A task is answered exactly once: by its worker (it ran, or was refused when it came up), or by
+# its deadline timer while it still waited in the queue.
+_QUEUED, _RUNNING, _EXPIRED = "queued", "running", "expired"
 
-@dataclass(frozen=True)
+
+@dataclass
 class _Task:
     loop: EventLoop
     fn: Job
     args: Sequence[Any]
     on_done: OnDone
+    deadline: float | None  # on the time.monotonic() clock
+    state: str = _QUEUED
+    timer: Timer | None = None
 
 
 class DbWorkerPool:
     """Runs fn(storage, *args) on a worker thread and hands the outcome back to the caller's loop.
 
+    A job given a deadline is answered by then: one that has not started is answered
+    StorageUnavailable without ever running, and a running one starts no database step it could
+    not finish in time (see server.storage.deadline). A circuit breaker refuses jobs at once while
+    the database is down, so that they do not queue behind timeouts.
+
     The pool does not own the storage: whoever opened it closes it, after close() here.
     """
 
-    def __init__(self, storage: Storage, workers: int = 2, name: str = "db") -> None:
+    def __init__(self, storage: Storage, workers: int = 2, name: str = "db",
+                 breaker: CircuitBreaker | None = None) -> None:
         if workers < 1:
             raise ValueError(f"a DbWorkerPool needs at least one worker, not {workers}")
         self._storage = storage
+        self.breaker = breaker or CircuitBreaker("the database")
         # None tells one worker to stop; it is queued behind every job submitted before close().
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -47,15 +65,24 @@ class DbWorkerPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, loop: EventLoop, fn: Job, args: Sequence[Any], on_done: OnDone) -> None:
+    def submit(self, loop: EventLoop, fn: Job, args: Sequence[Any], on_done: OnDone,
+               deadline: float | None = None) -> None:
         """Queue fn(storage, *args); on_done(result, error) later runs on loop's own thread.
 
-        error is None on success, a StorageError otherwise. Safe to call from any thread.
+        error is None on success, a StorageError otherwise. With a deadline (seconds from now),
+        on_done is called by then. Safe to call from any thread.
         """
+        task = _Task(loop, fn, args, on_done, None if deadline is None else time.monotonic() + deadline)
         with self._lock:
             if self._closed:
                 raise RuntimeError("DbWorkerPool is closed")
-            self._tasks.put(_Task(loop, fn, args, on_done))
+            if self.breaker.is_open:
+                loop.queue_in_loop(functools.partial(on_done, None, StorageUnavailable(
+                    "not tried: the database failed just before and is given a moment to recover")))
+                return
+            if deadline is not None:
+                task.timer = loop.run_after(deadline, functools.partial(self._expire, task))
+            self._tasks.put(task)
 
     def close(self) -> None:
         """Stop the workers once every job already queued has run and reported."""
@@ -70,17 +97,57 @@ class DbWorkerPool:
             if thread is not threading.current_thread():
                 thread.join()
 
+    def _expire(self, task: _Task) -> None:
+        """The deadline timer, on the task's loop: a job still queued is answered and never runs."""
+        with self._lock:
+            if task.state != _QUEUED:
+                return
+            task.state = _EXPIRED
+        task.on_done(None, _too_late())
+
     def _work(self) -> None:
         while (task := self._tasks.get()) is not None:
-            result, error = self._run(task)
-            try:
-                task.loop.run_in_loop(functools.partial(task.on_done, result, error))
-            except Exception:
-                log.exception("could not hand a database result back to loop %s", task.loop.name)
+            if self._start(task):
+                result, error = self._run(task)
+                self._post(task, functools.partial(self._finish, task, result, error))
+
+    def _start(self, task: _Task) -> bool:
+        """Claim a queued task; one whose deadline passed is answered here (its timer may be late)."""
+        with self._lock:
+            if task.state != _QUEUED:
+                return False
+            late = task.deadline is not None and time.monotonic() >= task.deadline
+            task.state = _EXPIRED if late else _RUNNING
+        if late:
+            self._post(task, functools.partial(self._finish, task, None, _too_late()))
+        return not late
+
+    def _finish(self, task: _Task, result: Any, error: StorageError | None) -> None:
+        if task.timer is not None:
+            task.loop.cancel(task.timer)
+        task.on_done(result, error)
+
+    def _post(self, task: _Task, fn: Callable[[], None]) -> None:
+        try:
+            task.loop.run_in_loop(fn)
+        except Exception:
+            log.exception("could not hand a database result back to loop %s", task.loop.name)
 
     def _run(self, task: _Task) -> tuple[Any, StorageError | None]:
+        if not self.breaker.allow():
+            return None, StorageUnavailable("not tried: the database failed just before and is given a "
+                                            "moment to recover")
+        result, error = self._call(task)
+        if isinstance(error, StorageUnavailable):
+            self.breaker.failed(error)
+        else:
+            self.breaker.succeeded()  # the database answered, even if the answer was "no"
+        return result, error
+
+    def _call(self, task: _Task) -> tuple[Any, StorageError | None]:
         try:
-            return task.fn(self._storage, *task.args), None
+            with job_deadline(task.deadline):
+                return task.fn(self._storage, *task.args), None
         except StorageError as exc:
             return None, exc
         except Exception as exc:
@@ -91,6 +158,10 @@ class DbWorkerPool:
             error = StorageError(f"internal error in database job {name}")
             error.__cause__ = exc
             return None, error
+
+
+def _too_late() -> StorageUnavailable:
+    return StorageUnavailable("not run: it waited in the queue past its deadline")
 
 
 def _job_name(fn: Job) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -13,8 +14,10 @@ from typing import Any
 import pytest
 
 from reactor.event_loop import EventLoop
+from server.circuit_breaker import CircuitBreaker
 from server.db_worker_pool import DbWorkerPool
-from server.storage import NameTakenError, StorageError, UserRecord
+from server.storage import NameTakenError, StorageError, StorageUnavailable, UserRecord
+from server.storage.deadline import time_left
 from server.storage.sqlite_storage import SqliteStorage
 from tests.conftest import call_in_loop, wait_until
 
@@ -155,3 +158,100 @@ def test_submit_after_close_is_refused(loop_thread: EventLoop, storage: SqliteSt
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(loop_thread, _register, ("late",), Outcomes().on_done)
+
+
+# -- deadlines and the circuit breaker ------------------------------------------
+
+
+def test_a_job_queued_past_its_deadline_is_answered_then_and_never_runs(
+        loop_thread: EventLoop, storage: SqliteStorage) -> None:
+    pool = DbWorkerPool(storage, workers=1)
+    release = threading.Event()
+    outcomes = Outcomes()
+    pool.submit(loop_thread, lambda _storage: release.wait(10), (), outcomes.on_done)
+    ran = threading.Event()
+    started = time.monotonic()
+    pool.submit(loop_thread, lambda _storage: ran.set(), (), outcomes.on_done, deadline=0.3)
+    [(result, error, thread_id)] = outcomes.wait_for(1)
+    waited = time.monotonic() - started
+    assert isinstance(error, StorageUnavailable) and result is None
+    assert thread_id == loop_thread.thread_id
+    assert 0.25 < waited < 2, waited  # answered by its timer while the only worker is still busy
+    release.set()
+    pool.close()
+    assert not ran.is_set(), "a job answered as failed must never run afterwards"
+    assert len(outcomes.wait_for(2)) == 2
+
+
+def test_a_running_job_knows_how_much_time_it_has_left(loop_thread: EventLoop, pool: DbWorkerPool) -> None:
+    outcomes = Outcomes()
+    pool.submit(loop_thread, lambda _storage: time_left(), (), outcomes.on_done, deadline=2.0)
+    pool.submit(loop_thread, lambda _storage: time_left(), (), outcomes.on_done)
+    (with_deadline, _, _), (without, _, _) = outcomes.wait_for(2)
+    assert 1.0 < with_deadline <= 2.0
+    assert without is None
+
+
+def test_sqlite_waits_for_a_lock_no_longer_than_the_deadline(
+        loop_thread: EventLoop, pool: DbWorkerPool, tmp_path: Path) -> None:
+    locker = sqlite3.connect(tmp_path / "meeting.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        outcomes = Outcomes()
+        started = time.monotonic()
+        pool.submit(loop_thread, _register, ("alice",), outcomes.on_done, deadline=0.5)
+        [(_, error, _)] = outcomes.wait_for(1)
+        assert isinstance(error, StorageUnavailable)
+        assert time.monotonic() - started < 1.5  # not the 5 s busy timeout
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+
+class Unavailable:
+    """Jobs that fail as a dead database would, counting how often they were really called."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.down = True
+
+    def __call__(self, _storage: SqliteStorage) -> str:
+        self.calls += 1
+        if self.down:
+            raise StorageUnavailable("connection refused")
+        return "ok"
+
+
+def test_after_a_few_failures_jobs_fail_at_once_then_one_probe_closes_it(
+        loop_thread: EventLoop, storage: SqliteStorage, caplog: pytest.LogCaptureFixture) -> None:
+    pool = DbWorkerPool(storage, workers=1, breaker=CircuitBreaker("the database", failures=3, cooldown=0.5))
+    job = Unavailable()
+    outcomes = Outcomes()
+    with caplog.at_level(logging.INFO):
+        for _ in range(10):
+            pool.submit(loop_thread, job, (), outcomes.on_done)
+        assert all(isinstance(error, StorageUnavailable) for _, error, _ in outcomes.wait_for(10))
+        assert job.calls == 3, "after the third failure the database is left alone"
+        pool.submit(loop_thread, job, (), outcomes.on_done)
+        outcomes.wait_for(11)
+        assert job.calls == 3  # refused at submit, without queueing
+        job.down = False
+        time.sleep(0.6)
+        pool.submit(loop_thread, job, (), outcomes.on_done)
+        assert outcomes.wait_for(12)[-1][:2] == ("ok", None)
+        pool.submit(loop_thread, job, (), outcomes.on_done)
+        assert outcomes.wait_for(13)[-1][:2] == ("ok", None)
+    pool.close()
+    assert job.calls == 5
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2 and "unavailable" in said[0] and "available again" in said[1], said
+
+
+def test_other_storage_errors_do_not_open_the_breaker(loop_thread: EventLoop, pool: DbWorkerPool) -> None:
+    outcomes = Outcomes()
+    pool.submit(loop_thread, _register, ("alice",), outcomes.on_done)
+    for _ in range(5):
+        pool.submit(loop_thread, _register, ("alice",), outcomes.on_done)
+    calls = outcomes.wait_for(6)
+    assert all(isinstance(error, NameTakenError) for _, error, _ in calls[1:])
+    assert not pool.breaker.is_open

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import MySQLdb
+import MySQLdb.cursors
 
+from server.storage.deadline import ensure_time
 from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
 from server.storage.migrations import migrate_mysql
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
@@ -25,22 +28,28 @@ from server.storage.thread_connections import ThreadConnections
 
 log = logging.getLogger(__name__)
 
-# A dead or unreachable database must fail a request within seconds, never hang a worker.
-CONNECT_TIMEOUT_SECONDS = 3
-QUERY_TIMEOUT_SECONDS = 5
+# A dead, unreachable or stalled database must fail a request within its deadline (about 3 s,
+# see ServerConfig.db_deadline), never hang a worker: each wait of a connect or a statement is
+# bounded, and a step starts only while its longest wait still fits before the deadline.
+# Whole seconds: mysqlclient takes no fractions.
+CONNECT_TIMEOUT_SECONDS = 1
+QUERY_TIMEOUT_SECONDS = 1
+# A connect waits for the greeting (CONNECT_TIMEOUT_SECONDS), then reads the login and setup replies.
+_CONNECT_NEEDS = CONNECT_TIMEOUT_SECONDS + QUERY_TIMEOUT_SECONDS
 # Migrations may rebuild big tables; they get their own connection with room to finish.
 MIGRATION_TIMEOUT_SECONDS = 600
 
 _SERVER_GONE = 2006  # CR_SERVER_GONE_ERROR: the connection was closed before we sent
 _SERVER_LOST = 2013  # CR_SERVER_LOST: closed, or silent past read_timeout, while we waited
+_CONNECTION_LOST = (_SERVER_GONE, _SERVER_LOST)
 _DUPLICATE_ENTRY = 1062  # ER_DUP_ENTRY
 _NO_REFERENCED_ROW = 1452  # ER_NO_REFERENCED_ROW_2
 _BAD_DATABASE = 1049  # ER_BAD_DB_ERROR
 
-# Strict: a value that does not fit is an error, never silently cut. Lock waits give up
-# before read_timeout would, so that they report as what they are.
+# Strict: a value that does not fit is an error, never silently cut. Lock waits give up as soon as
+# MariaDB allows (1 s, as long as read_timeout), so that a statement's wait stays bounded.
 _SESSION_SETUP = ("SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-                  "NO_ENGINE_SUBSTITUTION', SESSION innodb_lock_wait_timeout = 3")
+                  "NO_ENGINE_SUBSTITUTION', SESSION innodb_lock_wait_timeout = 1")
 
 _USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
 _ROOM_COLUMNS = "room_id, owner_id, title, password_hash, persistent, created_at"
@@ -55,8 +64,7 @@ class MysqlStorage(Storage):
         self._params = {"host": host, "port": port, "user": user, "password": password, "database": database}
         self._database = database
         self._where = f"MySQL database {database!r} at {host}:{port}"
-        self._connections: ThreadConnections[Any] = ThreadConnections(
-            lambda: self._connect(QUERY_TIMEOUT_SECONDS), self._where)
+        self._connections: ThreadConnections[Any] = ThreadConnections(self._connect_for_jobs, self._where)
         conn = self._connect(MIGRATION_TIMEOUT_SECONDS)
         try:
             migrate_mysql(conn)
@@ -95,7 +103,7 @@ class MysqlStorage(Storage):
                 raise NameTakenError(f"the user name {username!r} is taken") from exc
             return cursor.lastrowid
 
-        user_id = self._run("register a user", insert)
+        user_id = self._run("register a user", insert, write=True)
         return UserRecord(user_id, username, password_hash, display_name, "", None, created_at)
 
     def get_user_by_name(self, username: str) -> UserRecord | None:
@@ -111,7 +119,7 @@ class MysqlStorage(Storage):
             # Column names come from the keys above, never from the caller.
             assignments = ", ".join(f"{column} = %s" for column in changes)
             self._run("update a profile", lambda cursor: cursor.execute(
-                f"UPDATE users SET {assignments} WHERE id = %s", (*changes.values(), user_id)))
+                f"UPDATE users SET {assignments} WHERE id = %s", (*changes.values(), user_id)), write=True)
         user = self.get_user(user_id)
         if user is None:
             raise StorageError(f"there is no user with id {user_id}")
@@ -153,7 +161,7 @@ class MysqlStorage(Storage):
                     return
                 raise RoomIdTakenError(f"a room with id {room_id!r} already exists") from exc
 
-        self._run("create a room", insert)
+        self._run("create a room", insert, write=True)
         return RoomRecord(room_id, owner_id, title, password_hash, persistent, created_at)
 
     def get_room(self, room_id: str) -> RoomRecord | None:
@@ -176,7 +184,7 @@ class MysqlStorage(Storage):
     def delete_room(self, room_id: str) -> None:
         # Chat history goes with it: ON DELETE CASCADE.
         self._run("delete a room", lambda cursor: cursor.execute(
-            "DELETE FROM rooms WHERE room_id = %s", (room_id,)))
+            "DELETE FROM rooms WHERE room_id = %s", (room_id,)), write=True)
 
     # -- chat ---------------------------------------------------------------
 
@@ -192,7 +200,7 @@ class MysqlStorage(Storage):
             except MySQLdb.IntegrityError as exc:
                 raise StorageError(f"no room {room_id!r} or no user {user_id} for a chat message") from exc
 
-        self._run("keep a chat message", insert)
+        self._run("keep a chat message", insert, write=True)
 
     def recent_chat(self, room_id: str, limit: int = 50) -> list[ChatRecord]:
         check_chat_limit(limit)
@@ -215,6 +223,10 @@ class MysqlStorage(Storage):
     def close(self) -> None:
         self._connections.close_all()
 
+    def _connect_for_jobs(self) -> Any:
+        ensure_time(_CONNECT_NEEDS, f"connect to {self._where}")
+        return self._connect(QUERY_TIMEOUT_SECONDS)
+
     def _connect(self, timeout: int) -> Any:
         try:
             # utf8mb4, not MySQL's "utf8" (three bytes at most), or emoji in names would not fit.
@@ -224,31 +236,51 @@ class MysqlStorage(Storage):
         except MySQLdb.Error as exc:
             raise self._translate(exc, "connect") from exc
 
-    def _run(self, action: str, work: Callable[[Any], T]) -> T:
-        """Run work(cursor) on this thread's connection; one that the server dropped is reopened once."""
+    def _run(self, action: str, work: Callable[[Any], T], write: bool = False) -> T:
+        """Run work(cursor) on this thread's connection, in a transaction if it writes; a connection
+        that the server dropped is reopened once, if the job's deadline leaves time for it."""
         try:
-            return self._on_connection(work)
-        except MySQLdb.OperationalError as exc:
-            if exc.args[0] not in (_SERVER_GONE, _SERVER_LOST):
+            return self._on_connection(work, write)
+        except MySQLdb.Error as exc:
+            if not _lost(exc):
                 raise self._translate(exc, action) from exc
-            self._connections.discard()
-            # Typically the server closed an idle connection (wait_timeout) or restarted.
-            log.warning("%s: connection lost (%s); reconnecting once", self._where, exc.args[1])
-        except MySQLdb.Error as exc:
-            raise self._translate(exc, action) from exc
+            # Typically the server closed an idle connection (wait_timeout) or restarted. Not a warning:
+            # a database that stays down is logged once, by the worker pool's circuit breaker.
+            log.debug("%s: connection lost (%s); reconnecting once", self._where, exc)
         try:
-            return self._on_connection(work)
+            return self._on_connection(work, write)
         except MySQLdb.Error as exc:
-            if exc.args[0] in (_SERVER_GONE, _SERVER_LOST):
-                self._connections.discard()
             raise self._translate(exc, action) from exc
 
-    def _on_connection(self, work: Callable[[Any], T]) -> T:
-        cursor = self._connections.get().cursor()
+    def _on_connection(self, work: Callable[[Any], T], write: bool) -> T:
+        conn = self._connections.get()
+        cursor = conn.cursor(_DeadlineCursor)
         try:
-            return work(cursor)
+            if write:
+                # Nothing is kept without the COMMIT: a statement that reaches the server late, after
+                # its job gave up and closed the connection, is rolled back with that connection.
+                cursor.execute("START TRANSACTION")
+            result = work(cursor)
+            if write:
+                cursor.execute("COMMIT")
+            return result
+        except BaseException as exc:
+            self._after_failure(conn, exc, write)
+            raise
         finally:
-            cursor.close()
+            with contextlib.suppress(MySQLdb.Error):
+                cursor.close()
+
+    def _after_failure(self, conn: Any, exc: BaseException, write: bool) -> None:
+        """Leave this thread's connection fit for the next job: reopened if lost, no transaction open."""
+        if _lost(exc):
+            self._connections.discard()
+        elif write:
+            try:
+                ensure_time(QUERY_TIMEOUT_SECONDS, "roll back")
+                conn.rollback()
+            except (MySQLdb.Error, StorageError):
+                self._connections.discard()  # the server rolls back a closed connection's transaction
 
     def _translate(self, exc: MySQLdb.Error, action: str) -> StorageError:
         """Our error for one of MySQLdb's, worded for the person who runs the server."""
@@ -257,9 +289,24 @@ class MysqlStorage(Storage):
         if code == _BAD_DATABASE:
             return StorageUnavailable(f"{self._where} does not exist; create it with: CREATE DATABASE "
                                       f"`{self._database}` CHARACTER SET utf8mb4")
-        if isinstance(exc, MySQLdb.OperationalError):
+        if isinstance(exc, (MySQLdb.OperationalError, MySQLdb.InterfaceError)):
             return StorageUnavailable(f"{self._where} is unavailable (could not {action}): {reason}")
         return StorageError(f"{self._where} could not {action}: {reason}")
+
+
+class _DeadlineCursor(MySQLdb.cursors.Cursor):
+    """Starts a statement only while its longest wait (read_timeout) fits before the job's deadline."""
+
+    def execute(self, query: Any, args: Any = None) -> Any:
+        ensure_time(QUERY_TIMEOUT_SECONDS, "run a statement")
+        return super().execute(query, args)
+
+
+def _lost(exc: BaseException) -> bool:
+    """The connection is gone (closed, reset, or silent past read_timeout): only a new one helps."""
+    if isinstance(exc, MySQLdb.InterfaceError):
+        return True
+    return isinstance(exc, MySQLdb.OperationalError) and bool(exc.args) and exc.args[0] in _CONNECTION_LOST
 
 
 def _fetch_one(cursor: Any, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:

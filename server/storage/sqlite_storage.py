@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from server.storage.deadline import ensure_time, time_left
 from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
 from server.storage.migrations import migrate_sqlite
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
@@ -24,7 +25,8 @@ from server.storage.storage import (
 )
 from server.storage.thread_connections import ThreadConnections
 
-# How long a writer waits for another thread's or process's write lock before giving up.
+# How long a writer waits for another thread's or process's write lock before giving up; a job
+# run by the worker pool waits no longer than its deadline allows.
 BUSY_TIMEOUT_SECONDS = 5.0
 
 _USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
@@ -61,7 +63,7 @@ class SqliteStorage(Storage):
         created_at = time.time()
         with self._errors("register a user"):
             try:
-                cursor = self._connections.get().execute(
+                cursor = self._conn().execute(
                     "INSERT INTO users (username, password_hash, display_name, created_at)"
                     " VALUES (?, ?, ?, ?)", (username, password_hash, display_name, created_at))
             except sqlite3.IntegrityError as exc:
@@ -82,7 +84,7 @@ class SqliteStorage(Storage):
             # Column names come from the keys above, never from the caller.
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._errors("update a profile"):
-                self._connections.get().execute(f"UPDATE users SET {assignments} WHERE id = ?",
+                self._conn().execute(f"UPDATE users SET {assignments} WHERE id = ?",
                                                 (*changes.values(), user_id))
         user = self.get_user(user_id)
         if user is None:
@@ -91,7 +93,7 @@ class SqliteStorage(Storage):
 
     def _one_user(self, where: str, value: object) -> UserRecord | None:
         with self._errors("read a user"):
-            row = self._connections.get().execute(
+            row = self._conn().execute(
                 f"SELECT {_USER_COLUMNS} FROM users WHERE {where}", (value,)).fetchone()
         return None if row is None else UserRecord(*row)
 
@@ -103,7 +105,7 @@ class SqliteStorage(Storage):
         created_at = time.time()
         with self._errors("create a room"):
             try:
-                self._connections.get().execute(
+                self._conn().execute(
                     f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                     (room_id, owner_id, title, password_hash, int(persistent), created_at))
             except sqlite3.IntegrityError as exc:
@@ -114,7 +116,7 @@ class SqliteStorage(Storage):
 
     def get_room(self, room_id: str) -> RoomRecord | None:
         with self._errors("read a room"):
-            row = self._connections.get().execute(
+            row = self._conn().execute(
                 f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
         return None if row is None else _room(row)
 
@@ -126,7 +128,7 @@ class SqliteStorage(Storage):
 
     def _list_rooms(self, persistent: bool) -> list[RoomRecord]:
         with self._errors("list rooms"):
-            rows = self._connections.get().execute(
+            rows = self._conn().execute(
                 f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = ?"
                 " ORDER BY created_at, room_id", (int(persistent),)).fetchall()
         return [_room(row) for row in rows]
@@ -134,7 +136,7 @@ class SqliteStorage(Storage):
     def delete_room(self, room_id: str) -> None:
         with self._errors("delete a room"):
             # Chat history goes with it: ON DELETE CASCADE, with foreign keys on in _connect.
-            self._connections.get().execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+            self._conn().execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 
     # -- chat ---------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class SqliteStorage(Storage):
         check_chat_text(text)
         with self._errors("keep a chat message"):
             try:
-                self._connections.get().execute(
+                self._conn().execute(
                     "INSERT INTO chat_messages (room_id, user_id, text, sent_at) VALUES (?, ?, ?, ?)",
                     (room_id, user_id, text, sent_at))
             except sqlite3.IntegrityError as exc:
@@ -151,7 +153,7 @@ class SqliteStorage(Storage):
     def recent_chat(self, room_id: str, limit: int = 50) -> list[ChatRecord]:
         check_chat_limit(limit)
         with self._errors("read chat history"):
-            rows = self._connections.get().execute(
+            rows = self._conn().execute(
                 "SELECT c.room_id, c.user_id, u.username, u.display_name, c.text, c.sent_at"
                 " FROM chat_messages AS c JOIN users AS u ON u.id = c.user_id"
                 " WHERE c.room_id = ? ORDER BY c.sent_at DESC, c.id DESC LIMIT ?",
@@ -162,11 +164,22 @@ class SqliteStorage(Storage):
 
     def schema_version(self) -> int:
         with self._errors("read the schema version"):
-            (version,) = self._connections.get().execute("SELECT MAX(version) FROM schema_version").fetchone()
+            (version,) = self._conn().execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(version or 0)
 
     def close(self) -> None:
         self._connections.close_all()
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, waiting for another writer's lock no longer than the job's
+        deadline allows (see server.storage.deadline)."""
+        conn = self._connections.get()
+        left = time_left()
+        if left is not None:
+            ensure_time(0.0, "wait for the database file")
+        wait = BUSY_TIMEOUT_SECONDS if left is None else min(BUSY_TIMEOUT_SECONDS, left)
+        conn.execute(f"PRAGMA busy_timeout = {max(1, int(wait * 1000))}")
+        return conn
 
     def _connect(self) -> sqlite3.Connection:
         try:
