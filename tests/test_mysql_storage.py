@@ -12,7 +12,9 @@ import MySQLdb
 import pytest
 
 from server.storage import StorageUnavailable
+from server.storage.deadline import job_deadline
 from server.storage.mysql_storage import MysqlStorage
+from tests.faults.database_proxy import PASS, STALL, DatabaseProxy
 from tests.storage_contract import StorageContract
 
 HOST, PORT, USER, PASSWORD = "127.0.0.1", 3306, "root", ""
@@ -138,3 +140,28 @@ class TestMysqlStorage(StorageContract):
             assert time.monotonic() - started < 8
         finally:
             silent.close()
+
+    def test_a_stalled_server_fails_a_call_within_its_deadline_and_keeps_no_late_write(
+            self, storage: MysqlStorage, database: str) -> None:
+        with DatabaseProxy(PORT) as proxy:
+            proxied = MysqlStorage(HOST, proxy.port, USER, PASSWORD, database)
+            try:
+                assert proxied.get_user_by_name("nobody") is None  # this thread's connection is open
+                proxy.set_mode(STALL)
+                started = time.monotonic()
+                with job_deadline(started + 2.5), pytest.raises(StorageUnavailable):
+                    proxied.create_user("late", "h", "Late")
+                assert time.monotonic() - started < 2.5
+                # What the stalled link held now reaches the server, after the caller was told it failed.
+                proxy.set_mode(PASS)
+                time.sleep(0.3)
+                assert storage.get_user_by_name("late") is None
+                assert proxied.create_user("late", "h", "Late").username == "late"  # and it recovered
+            finally:
+                proxied.close()
+
+    def test_a_call_without_time_left_for_a_statement_does_not_start_it(self, storage: MysqlStorage) -> None:
+        storage.get_user_by_name("nobody")
+        with job_deadline(time.monotonic() + 0.5), pytest.raises(StorageUnavailable, match="no time left"):
+            storage.create_user("hurried", "h", "Hurried")
+        assert storage.get_user_by_name("hurried") is None
