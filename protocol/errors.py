@@ -53,7 +53,8 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.NOT_IN_ROOM: "You are not in a room.",
     ErrorCode.AVATAR_TOO_LARGE: "The avatar image is too large (256 KiB at most).",
     ErrorCode.BAD_AVATAR: "The avatar must be a PNG or JPEG image.",
-    ErrorCode.DATABASE_UNAVAILABLE: "The server's database is unavailable right now: try again shortly.",
+    ErrorCode.DATABASE_UNAVAILABLE: "The server cannot reach its database right now. Please try again in a "
+                                    "moment.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle the request.",
 }
 
