@@ -19,7 +19,7 @@ from qt_client.net import ClientTimeout, MeetingClient, NotConnectedError, Serve
 from qt_client.net.reconnect_policy import ReconnectPolicy
 from server.storage import open_storage
 from tests.conftest import call_in_loop, free_base_port, running_meeting_server, wait_until
-from tests.freezable_proxy import FreezableProxy
+from tests.tcp_proxy import TcpProxy
 
 PASSWORD = "correct horse"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value: base64 must round-trip them all
@@ -445,7 +445,7 @@ def test_the_server_saying_it_restarts_makes_the_first_attempts_fast(tmp_path: A
 def test_a_server_that_stops_answering_is_noticed_within_two_heartbeats(tmp_path: Any) -> None:
     # Heartbeats every 0.5 s; the server drops a silent session after 1.5 s.
     with (running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", heartbeat_timeout=1.5) as server,
-          FreezableProxy(server.control_port) as proxy,
+          TcpProxy(server.control_port) as proxy,
           MeetingClient("127.0.0.1", proxy.port, request_timeout=3.0) as ada):
         _log_in(ada, "ada")
         room_id = ada.create_room(persistent=True)["room"]["room_id"]

@@ -14,8 +14,8 @@ import pytest
 from server.storage import StorageUnavailable
 from server.storage.deadline import job_deadline
 from server.storage.mysql_storage import MysqlStorage
-from tests.faults.database_proxy import PASS, STALL, DatabaseProxy
 from tests.storage_contract import StorageContract
+from tests.tcp_proxy import PASS, STALL, TcpProxy
 
 HOST, PORT, USER, PASSWORD = "127.0.0.1", 3306, "root", ""
 
@@ -143,7 +143,7 @@ class TestMysqlStorage(StorageContract):
 
     def test_a_stalled_server_fails_a_call_within_its_deadline_and_keeps_no_late_write(
             self, storage: MysqlStorage, database: str) -> None:
-        with DatabaseProxy(PORT) as proxy:
+        with TcpProxy(PORT) as proxy:
             proxied = MysqlStorage(HOST, proxy.port, USER, PASSWORD, database)
             try:
                 assert proxied.get_user_by_name("nobody") is None  # this thread's connection is open

@@ -19,8 +19,8 @@ from protocol import PROTOCOL_VERSION
 from protocol.errors import DEFAULT_MESSAGES, ErrorCode
 from protocol.media import StreamKind
 from tests.conftest import fresh_mysql_database, running_meeting_server, wait_until
-from tests.faults.database_proxy import CUT, PASS, STALL, DatabaseProxy
 from tests.raw_client import Participant, RawConnection, room_of
+from tests.tcp_proxy import CUT, PASS, STALL, TcpProxy
 
 PASSWORD = "secret-pw"
 BURST = 10
@@ -29,9 +29,9 @@ REPLY_BOUND = 3.5
 
 
 @pytest.fixture
-def behind_proxy() -> Iterator[tuple[Any, DatabaseProxy, str]]:
-    """A meeting server whose MariaDB connections all pass through a DatabaseProxy."""
-    with fresh_mysql_database() as url, DatabaseProxy(3306) as proxy:
+def behind_proxy() -> Iterator[tuple[Any, TcpProxy, str]]:
+    """A meeting server whose MariaDB connections all pass through a TcpProxy."""
+    with fresh_mysql_database() as url, TcpProxy(3306) as proxy:
         proxied = url.replace("@127.0.0.1:3306/", f"@127.0.0.1:{proxy.port}/")
         with running_meeting_server(proxied) as server:
             yield server, proxy, urlsplit(url).path.lstrip("/")
@@ -76,7 +76,7 @@ def _usernames(database: str) -> set[str]:
 
 @pytest.mark.parametrize("mode", [CUT, STALL])
 def test_requests_fail_within_seconds_while_the_database_is_away_and_work_once_it_is_back(
-        behind_proxy: tuple[Any, DatabaseProxy, str], mode: str, caplog: pytest.LogCaptureFixture) -> None:
+        behind_proxy: tuple[Any, TcpProxy, str], mode: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     server, proxy, database = behind_proxy
     alice, bob = room_of(server, "alice", "bob")  # an ordinary (temporary) room

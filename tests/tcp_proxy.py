@@ -1,4 +1,5 @@
-"""A TCP proxy for tests between the server and its database, whose link can be cut or stalled."""
+"""A TCP proxy for tests (between a client and the server, or the server and its database) whose
+link can be cut, stalled, or frozen for the connections open now only."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class _Pair:
     def __init__(self, downstream: socket.socket) -> None:
         self.downstream = downstream
         self.upstream: socket.socket | None = None  # None: accepted while stalled, not yet connected
+        self.frozen = False  # held for good: neither bytes nor a close go through
 
     def sockets(self) -> list[socket.socket]:
         return [sock for sock in (self.downstream, self.upstream) if sock is not None]
@@ -22,13 +24,15 @@ class _Pair:
             sock.close()
 
 
-class DatabaseProxy:
+class TcpProxy:
     """Forwards 127.0.0.1:`port` to 127.0.0.1:`target_port` in one of three modes.
 
     pass: bytes flow both ways. cut: every connection is closed, and new ones are closed as soon as
     they are accepted (a database that died). stall: connections are accepted and kept open but
     nothing is forwarded, not even a close (a hung database, a dead network path). Going from stall
     back to pass forwards what was held meanwhile, as a network that comes back delivers late.
+    `freeze` holds only the connections open now, for good (a half-open connection, a hung
+    peer), while new ones are forwarded as the mode says.
     """
 
     def __init__(self, target_port: int) -> None:
@@ -40,12 +44,14 @@ class DatabaseProxy:
         self._pairs: list[_Pair] = []
         self._mode = PASS
         self._wanted = PASS
+        self._freeze_wanted = False
+        self.frozen_count = 0
         self._lock = threading.Lock()
         self._applied = threading.Event()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="database-proxy", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="tcp-proxy", daemon=True)
 
-    def __enter__(self) -> DatabaseProxy:
+    def __enter__(self) -> TcpProxy:
         self._thread.start()
         return self
 
@@ -65,6 +71,14 @@ class DatabaseProxy:
             self._applied.clear()
         assert self._applied.wait(5), "the proxy did not switch"
 
+    def freeze(self) -> int:
+        """Hold every connection open now for good; returns how many."""
+        with self._lock:
+            self._freeze_wanted = True
+            self._applied.clear()
+        assert self._applied.wait(5), "the proxy did not freeze"
+        return self.frozen_count
+
     # -- the proxy's thread ---------------------------------------------------
 
     def _run(self) -> None:
@@ -79,6 +93,13 @@ class DatabaseProxy:
     def _apply_mode(self) -> None:
         with self._lock:
             wanted = self._wanted
+            freeze, self._freeze_wanted = self._freeze_wanted, False
+        if freeze:
+            for pair in self._pairs:
+                pair.frozen = True
+                for sock in pair.sockets():
+                    self._unregister(sock)
+            self.frozen_count = len(self._pairs)
         if wanted != self._mode:
             if wanted == CUT:
                 for pair in list(self._pairs):
@@ -88,7 +109,7 @@ class DatabaseProxy:
                     for sock in pair.sockets():
                         self._unregister(sock)
             else:
-                for pair in list(self._pairs):
+                for pair in [pair for pair in self._pairs if not pair.frozen]:
                     self._start_forwarding(pair)
             self._mode = wanted
         self._applied.set()
