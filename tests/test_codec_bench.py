@@ -39,4 +39,3 @@ def test_a_malformed_size_is_a_usage_error() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "640by480" in result.stderr
-

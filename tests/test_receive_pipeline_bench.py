@@ -1,4 +1,4 @@
-"""benchmarks/receive_pipeline_bench.py plays every frame it replays and reports its CPU (figure not judged)."""
+"""benchmarks/receive_pipeline_bench.py plays every frame it replays and reports its CPU (not judged)."""
 
 import json
 import subprocess
