@@ -8,6 +8,17 @@ from reactor.channel import Channel
 from tests.conftest import call_in_loop, wait_until
 
 
+def reading_channel(loop, sock, on_read):
+    """A channel on `loop` calling on_read when sock has data, made on the loop's thread."""
+    def setup():
+        channel = Channel(loop, sock)
+        channel.on_read = on_read
+        channel.enable_reading()
+        return channel
+
+    return call_in_loop(loop, setup)
+
+
 def test_enable_and_disable_register_and_unregister(loop_thread):
     a, b = socket.socketpair()
     with a, b:
@@ -37,13 +48,7 @@ def test_read_handler_runs_when_data_arrives(loop_thread):
         def on_read():
             got.append(b.recv(100))
 
-        def setup():
-            channel = Channel(loop_thread, b)
-            channel.on_read = on_read
-            channel.enable_reading()
-            return channel
-
-        channel = call_in_loop(loop_thread, setup)
+        channel = reading_channel(loop_thread, b, on_read)
         a.sendall(b"ping")
         assert wait_until(lambda: got == [b"ping"], timeout=2)
         call_in_loop(loop_thread, channel.disable_all)
@@ -78,13 +83,7 @@ def test_a_read_handler_that_raises_is_logged_counted_and_the_loop_goes_on(loop_
             if data == b"bad":
                 raise RuntimeError("handler bug")
 
-        def setup():
-            channel = Channel(loop_thread, b)
-            channel.on_read = on_read
-            channel.enable_reading()
-            return channel
-
-        channel = call_in_loop(loop_thread, setup)
+        channel = reading_channel(loop_thread, b, on_read)
         a.sendall(b"bad")
         assert wait_until(lambda: got == [b"bad"], timeout=2)
         a.sendall(b"good")  # not a connection: the channel stays registered and served
