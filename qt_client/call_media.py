@@ -55,7 +55,7 @@ class CallMedia(QObject):
     _camera_enabled = pyqtSignal(bool)
     _screen_share = pyqtSignal(bool)
     _face_effect = pyqtSignal(bool)
-    _camera_keyframe = pyqtSignal(int)
+    _keyframe_asked = pyqtSignal(int)
     _microphone_muted = pyqtSignal(bool)
     _microphone = pyqtSignal(str)
     _receiver_members = pyqtSignal(list)
@@ -163,7 +163,7 @@ class CallMedia(QObject):
         self._camera_enabled.connect(self.video.set_enabled)
         self._screen_share.connect(self.video.set_screen_share)
         self._face_effect.connect(self.video.set_face_effect)
-        self._camera_keyframe.connect(self.video.request_keyframe)
+        self._keyframe_asked.connect(self.video.request_keyframe)
         self._video_thread = WorkerThread(self.video, "video-capture")
         self._video_thread.start()
         self._screen_timer.setInterval(1000 // settings.screen_fps)
@@ -174,7 +174,7 @@ class CallMedia(QObject):
         if self.video is not None:
             # A worker started later has its own connections.
             for signal in (self._camera_enabled, self._screen_share, self._face_effect,
-                           self._camera_keyframe):
+                           self._keyframe_asked):
                 signal.disconnect()
         self._video_thread = self.video = None
 
@@ -228,7 +228,7 @@ class CallMedia(QObject):
 
     def send_keyframe(self, source: int) -> None:
         """Someone asked us (through the server) for a key frame of our camera or screen."""
-        self._camera_keyframe.emit(source)
+        self._keyframe_asked.emit(source)
 
     def apply_settings(self, changed: dict[str, Any], microphone_on: bool, camera_on: bool,
                        sharing: bool) -> None:

