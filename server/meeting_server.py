@@ -14,6 +14,7 @@ from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
+from server.circuit_breaker import CircuitBreaker
 from server.config import ServerConfig
 from server.control_service import ControlService
 from server.db_worker_pool import DbWorkerPool
@@ -42,7 +43,8 @@ class MeetingServer:
         self.loop = loop
         self.config = config
         self.storage = storage or open_storage(config.db_url)
-        self.db = DbWorkerPool(self.storage, config.db_workers)
+        breaker = CircuitBreaker("the database", config.db_breaker_failures, config.db_breaker_cooldown)
+        self.db = DbWorkerPool(self.storage, config.db_workers, breaker=breaker)
         self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash")
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
