@@ -183,8 +183,9 @@ class MeetingServer:
 
     @staticmethod
     def _refuse(conn: TcpConnection, what: str) -> None:
-        log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
-        conn.force_close()
+        if conn.connected:  # frames already read behind the first bad one are not news
+            log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
+            conn.force_close()
 
 
 def _redacted(url: str) -> str:

@@ -88,7 +88,10 @@ class MeetingClient:
         self._thread = EventLoopThread(f"meeting-client:{port}")
         self._loop: EventLoop | None = None
         self._control: FrameConnection | None = None
-        self._media: dict[StreamKind, FrameConnection] = {}
+        self._media: dict[StreamKind, FrameConnection] = {}  # open or opening
+        # The media connections whose media_hello the server accepted: only these carry frames (the
+        # server closes a media connection that sends a frame before that).
+        self._sendable: dict[StreamKind, FrameConnection] = {}
         # Session state: written on the network thread (replies, pushes), read anywhere.
         self._lock = threading.Lock()
         self._state = "new"
@@ -324,11 +327,13 @@ class MeetingClient:
 
         The payload is written gathered behind the header, never copied, when
         it is `bytes` (other buffers are copied when sent off the network thread).
+        NotConnectedError until the server has accepted the stream's media
+        connection (after login, and again after each reconnect).
         """
         if len(payload) > MAX_MEDIA_PAYLOAD:
             raise ValueError(f"a media payload of {len(payload)} bytes is over the "
                              f"{MAX_MEDIA_PAYLOAD}-byte limit")
-        conn = self._media.get(stream)
+        conn = self._sendable.get(stream)
         user_id = self.user_id
         if conn is None or user_id is None:
             raise NotConnectedError(f"no {stream.name.lower()} connection: log in first")
@@ -431,7 +436,7 @@ class MeetingClient:
         with self._lock:
             if self._closing:
                 raise NotConnectedError("the client is closed")
-            old, self._media = self._media, connections
+            old, self._media, self._sendable = self._media, connections, {}
         for conn in old.values():
             conn.close()
         try:
@@ -450,10 +455,13 @@ class MeetingClient:
             # Half a session: no connection may be left dialling or open.
             self._close_media()
             raise
+        with self._lock:
+            if self._media is connections:  # not closed or replaced meanwhile
+                self._sendable = connections
 
     def _close_media(self) -> None:
         with self._lock:
-            media, self._media = self._media, {}
+            media, self._media, self._sendable = self._media, {}, {}
         for conn in media.values():
             conn.close()
 
