@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -122,6 +123,7 @@ def wait_for_everyone(watchers: list[Watcher], senders: int, timeout: float) -> 
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     stop = signal.SIGKILL if args.signal == "kill" else signal.SIGTERM
     port = free_base_port()
     server_log = (workdir / "server.err").open("w")
@@ -166,7 +168,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         server.wait(15)
         server_log.close()
     every = [s for restart in restarts for s in restart["seconds"]]
-    return {"bots": args.bots, "rooms": f"{len(rooms)} {args.rooms} rooms of {ROOM_SIZE} (+1 watcher each)",
+    return {"load_1min": {"before": load_before, "after": os.getloadavg()[0], "cpus": os.cpu_count()},
+            "bots": args.bots, "rooms": f"{len(rooms)} {args.rooms} rooms of {ROOM_SIZE} (+1 watcher each)",
             "signal": args.signal, "down_s": args.down, "runs": restarts,
             "all_runs": {"samples": len(every), "never_heard": args.bots * len(restarts) - len(every),
                          "p50_s": percentile(every, 0.5) if every else None,
