@@ -60,7 +60,8 @@ class MeetingClient:
     With `reconnect`, a control connection that drops (the server restarted,
     the network blinked, or nothing came from the server for two heartbeat
     intervals) is dialled again as `reconnect_policy` says (a ReconnectPolicy:
-    jittered waits of at most 2 s in an outage's first minute, short again
+    jittered waits of at most 1 s in an outage's first 10 s, 2 s until its
+    first minute ends, 10 s after; short again
     after a `server_shutdown` push), and the login and the room are restored;
     a room that is gone is reported as a
     `{"type": "rejoin_failed", "room_id": ..., "error": ...}` push, a refused
