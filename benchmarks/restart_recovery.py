@@ -146,10 +146,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for watcher in watchers:
                 watcher.start_watching(time.monotonic())
             server, listening = start_server(port, workdir, server_log)
+            listening_wall = time.time()  # to line the bots' logs up with
             heard = wait_for_everyone(watchers, args.bots, GIVE_UP_AFTER)
             seconds = [round(at - listening, 3) for at in heard.values()]
             rss, fds = process_figures(server.pid)
-            restarts.append({"heard_again": len(seconds), "of": args.bots,
+            restarts.append({"listening_at": round(listening_wall, 3), "heard_again": len(seconds),
+                             "of": args.bots,
                              "p50_s": percentile(seconds, 0.5) if seconds else None,
                              "p95_s": percentile(seconds, 0.95) if seconds else None,
                              "max_s": max(seconds) if seconds else None,
