@@ -93,7 +93,8 @@ def start_bots(port: int, count: int, persistent: bool,
     for n in range(count):
         args = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}", "--user", f"bot{n}",
                 "--password", "bot-password", "--codec", "jpeg", "--size", "160x120", "--fps", "10",
-                "--pre-encoded", "--no-decode", "--linger", "0", "--seconds", str(BOT_SECONDS)]
+                "--pre-encoded", "--no-decode", "--linger", "0", "--seconds", str(BOT_SECONDS),
+                "--log-level", "INFO"]  # each reconnect attempt, in the bot's log under --workdir
         first_of_room = n % ROOM_SIZE == 0
         if first_of_room:
             args += ["--create-room", *(["--persistent"] if persistent else [])]
