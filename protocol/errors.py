@@ -67,7 +67,7 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, code)
         # The id of the request this answers, when the request could be read that far.
-        self.request_id: int | None = None
+        self.request_id: int | str | None = None
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
