@@ -9,16 +9,12 @@ Pushes from the server carry a `type` and no `id`.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from typing import Any
 
 from protocol import strict_json
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.framing import FrameKind, encode_frame
 
-NAME_MAX = 32
-PASSWORD_MIN, PASSWORD_MAX = 6, 128
-TEXT_MAX = 2000
 AVATAR_MAX_BYTES = 256 * 1024
 # Request ids: integers that every JSON implementation holds exactly (JavaScript's safe range), or
 # short strings. Anything else is refused, and the error reply carries "id": null.
@@ -130,20 +126,3 @@ def _typed_fields(kind: str, schema: dict, message: dict[str, Any]) -> dict[str,
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"Field '{name}' of '{kind}' has the wrong type.")
         fields[name] = value
     return fields
-
-
-def check_username(name: str) -> None:
-    """Names are kept exactly as given; these rules only refuse what would confuse people."""
-    if not 1 <= len(name) <= NAME_MAX or name != name.strip() or any(
-            unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
-        raise ProtocolError(ErrorCode.INVALID_NAME)
-
-
-def check_password(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ProtocolError(ErrorCode.INVALID_PASSWORD)
-
-
-def check_text(text: str, field: str, limit: int = TEXT_MAX) -> None:
-    if len(text) > limit:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"'{field}' is longer than {limit} characters.")
