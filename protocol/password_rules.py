@@ -12,7 +12,8 @@ from pathlib import Path
 from protocol.errors import ErrorCode, ProtocolError
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
-RULES_TEXT = f"At least {PASSWORD_MIN} characters, and not one of the most common passwords."
+# The rules in a phrase, for a form to show beside the password field.
+RULES_TEXT = f"at least {PASSWORD_MIN} characters, and not one of the most common passwords"
 # The 10,000 most common passwords (zxcvbn's list, MIT licence: see the file's header).
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
