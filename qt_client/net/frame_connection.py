@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from protocol import strict_json
 from protocol.framing import MAX_FRAME_SIZE, FrameError, FrameKind, frame_prefix, split_frame
 from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
@@ -201,7 +201,8 @@ class FrameConnection:
                 header = parse_media_header(payload)
                 self._call(self.on_media, header, payload[MEDIA_HEADER.size:])
             elif kind == FrameKind.CONTROL:
-                self._on_message(json.loads(bytes(payload)))
+                # Strict as the server is: no NaN, no deep nesting, no lone surrogates reach the callbacks.
+                self._on_message(strict_json.loads(payload))
             else:
                 # PROTOCOL.md: an unknown kind closes the connection.
                 log.warning("%s: frame of unknown kind %d; closing", self.name, kind)
