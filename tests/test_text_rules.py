@@ -44,3 +44,30 @@ def test_zero_width_joiner_only_inside_emoji_sequences() -> None:
 def test_ordinary_text_of_any_script_passes() -> None:
     for text in ("Zoë's room", "שלום עולם", "مرحبا", "会議室 3", "Ελληνικά", "a\u0301", "x\u3000y"):
         assert clean_text(text, "title", 100) == text
+
+
+def test_every_refused_character_of_every_plane_is_found_by_the_scanned_ranges() -> None:
+    # The check looks only where such characters live today; a Unicode update that put one
+    # elsewhere would fail here, not let it through unseen.
+    import sys
+    import unicodedata
+
+    from protocol.text_rules import _INVISIBLE, _REFUSED_CATEGORIES, _SCANNED_RANGES
+
+    outside = [hex(code) for code in range(sys.maxunicode + 1)
+               if not any(start <= code < end for start, end in _SCANNED_RANGES)
+               and (unicodedata.category(chr(code)) in _REFUSED_CATEGORIES or chr(code) in _INVISIBLE)]
+    assert outside == []
+
+
+def test_ascii_text_is_held_to_the_same_rules() -> None:
+    for code in [*range(0x20), 0x7F]:
+        allowed_in_chat = code == 0x0A
+        text = f"ab{chr(code)}cd"
+        if allowed_in_chat:
+            assert clean_text(text, "text", 100, multiline=True) == text
+        else:
+            with pytest.raises(ProtocolError):
+                clean_text(text, "text", 100, multiline=True)
+        with pytest.raises(ProtocolError):
+            clean_text(text, "title", 100)
