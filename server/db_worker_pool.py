@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reactor.event_loop import EventLoop
@@ -32,7 +32,8 @@ _QUEUED, _RUNNING, _EXPIRED = "queued", "running", "expired"
 class _Task:
     loop: EventLoop
     fn: Job
-    args: Sequence[Any]
+    # Never in a repr: a task's arguments may hold a password, and a failed callback logs its task.
+    args: Sequence[Any] = field(repr=False)
     on_done: OnDone
     deadline: float | None  # on the time.monotonic() clock
     state: str = _QUEUED

@@ -107,6 +107,21 @@ def test_password_in_a_partial_is_not_logged(
     assert "hunter2" not in caplog.text
 
 
+def test_a_password_argument_is_not_logged_when_the_callback_fails(
+        loop_thread: EventLoop, pool: DbWorkerPool, caplog: pytest.LogCaptureFixture) -> None:
+    answered = threading.Event()
+
+    def on_done(_result: Any, _error: BaseException | None) -> None:
+        answered.set()
+        raise RuntimeError("a bug in the caller")
+
+    with caplog.at_level(logging.ERROR):
+        pool.submit(loop_thread, lambda _storage, password: len(password), ("hunter2",), on_done)
+        assert answered.wait(5)
+        assert wait_until(lambda: "a bug in the caller" in caplog.text, timeout=5)
+    assert "hunter2" not in caplog.text
+
+
 def test_loop_keeps_running_while_a_job_is_slow(loop_thread: EventLoop, pool: DbWorkerPool) -> None:
     release = threading.Event()
     outcomes = Outcomes()
