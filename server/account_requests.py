@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,6 @@ from protocol.messages import (
     check_username,
     is_avatar_image,
 )
-from server.login_rate_limiter import LoginRateLimiter
 from server.passwords import hash_password, verify_password
 from server.session import ControlClient
 from server.storage.records import UserRecord
@@ -41,7 +39,6 @@ class AccountRequests:
 
     def __init__(self, service: ControlService) -> None:
         self.service = service
-        self.rate_limiter = LoginRateLimiter()
 
     def register(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         username, password = fields["username"], fields["password"]
@@ -49,6 +46,8 @@ class AccountRequests:
         check_password(password)
         display_name = fields.get("display_name") or username
         check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+        # Counted before the hash: a flood of registrations from one address is refused cheaply.
+        self.service.guesses.register(client.address)
 
         def stored(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
@@ -64,38 +63,42 @@ class AccountRequests:
                                                                         display_name), (), stored)
 
         # Hashing costs tens of milliseconds: on the hashing workers, then the insert on the database's.
-        self.service.run_hash(hash_password, (password,), hashed)
+        self.service.run_hash(client, hash_password, (password,), hashed)
 
     def login(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if client.session is not None:
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN)
         username, password = fields["username"], fields["password"]
-        wait = self.rate_limiter.retry_after(username, time.monotonic())
-        if wait > 0:
-            raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                f"Too many wrong passwords for this name: try again in {math.ceil(wait)} s.")
+        address = client.address
+        # Counted before the database or the hash is asked, so that pipelined and parallel guesses
+        # are refused as surely as one after another (RATE_LIMITED raised here).
+        attempt = self.service.guesses.login(username, address)
 
         def checked(user: UserRecord | None, password_ok: bool | None, error: BaseException | None) -> None:
             if error is not None:
+                attempt.abandoned()  # nothing was checked, so nothing was learnt
                 self.service.fail_storage(client, request_id, error)
-                return
-            if client.closed:
-                return
-            if user is None or not password_ok:
-                self.rate_limiter.record_failure(username, time.monotonic())
-                self.service.fail(client, request_id,
-                                  ErrorCode.UNKNOWN_USER if user is None else ErrorCode.WRONG_PASSWORD)
-            elif client.session is not None:
-                self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
+            elif user is None or not password_ok:
+                attempt.failed()
+                # One answer for an unknown name and a wrong password, after the same argon2 work.
+                self.service.fail(client, request_id, ErrorCode.WRONG_PASSWORD)
             else:
-                self.rate_limiter.record_success(username)
-                self._logged_in(client, request_id, user)
+                attempt.succeeded()
+                self.service.guesses.logged_in(username, address)
+                if client.closed:
+                    return
+                if client.session is not None:
+                    self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
+                else:
+                    self._logged_in(client, request_id, user)
 
         def found(user: UserRecord | None, error: BaseException | None) -> None:
-            if error is not None or user is None:
-                checked(user, False, error)
+            if error is not None:
+                checked(None, False, error)
             else:
-                self.service.run_hash(verify_password, (user.password_hash, password),
+                # No such user: checked against a dummy hash, so the reply comes just as late.
+                stored_hash = user.password_hash if user else None
+                self.service.run_hash(client, verify_password, (stored_hash, password),
                                       lambda ok, error: checked(user, ok, error))
 
         self.service.run_db(lambda storage: storage.get_user_by_name(username), (), found)
@@ -113,17 +116,29 @@ class AccountRequests:
         self.service.reply(client, request_id)
 
     def get_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
-        username = fields.get("username", client.session.user.username)
+        """Your own profile, or that of someone in your room: never a stranger's, so that this
+        request cannot tell whether a name exists (everyone else gets one and the same answer)."""
+        session = client.session
+        username = fields.get("username", session.user.username)
+        if username != session.user.username:
+            room = session.room
+            member = next((m for m in room.members.values() if m.user.username == username), None) \
+                if room is not None else None
+            if member is None:
+                raise ProtocolError(ErrorCode.NOT_IN_ROOM,
+                                    "You can see the profiles of the people in your room only.")
+            # Kept current by update_profile: no database read.
+            self.service.reply(client, request_id, {"user": profile_json(member.user)})
+            return
 
         def done(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
-            elif user is None:
-                self.service.fail(client, request_id, ErrorCode.UNKNOWN_USER)
             else:
-                self.service.reply(client, request_id, {"user": profile_json(user)})
+                # Accounts are never deleted; the session's copy stands in should the row be gone.
+                self.service.reply(client, request_id, {"user": profile_json(user or session.user)})
 
-        self.service.run_db(lambda storage, name: storage.get_user_by_name(name), (username,), done)
+        self.service.run_db(lambda storage: storage.get_user(session.user_id), (), done)
 
     def update_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session

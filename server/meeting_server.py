@@ -14,6 +14,7 @@ from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
+from server import passwords
 from server.config import ServerConfig
 from server.control_service import ControlService
 from server.db_worker_pool import DbWorkerPool
@@ -43,7 +44,9 @@ class MeetingServer:
         self.config = config
         self.storage = storage or open_storage(config.db_url)
         self.db = DbWorkerPool(self.storage, config.db_workers)
-        self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash")
+        self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash",
+                                    max_queued=config.hash_queue_limit,
+                                    max_queued_per_owner=config.hash_queue_per_address)
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
         self.service = ControlService(loop, config, self.db, self.stats_by_loop, self.hashing)
@@ -125,6 +128,8 @@ class MeetingServer:
                 "rooms": len(self.service.rooms), "frames_in": total.frames_in,
                 "frames_out": total.frames_out, "drops": total.drops,
                 "dropped_outside_room": total.dropped_outside_room,
+                # Argon2 checks run in this process (logins, unknown names too, and room passwords).
+                "password_checks": passwords.checks_run.value,
                 # Exceptions caught in callbacks: each closed its connection or was logged, never a loop.
                 "callback_errors": sum(loop.callback_errors for loop in {self.loop, *self.pool.all_loops()})}
 
