@@ -4,8 +4,9 @@ An attempt is reserved when it arrives, before the costly or revealing check run
 pipelined and parallel guesses are limited as surely as sequential ones. When the check fails the
 reservation becomes a hit in the window; when it succeeds it is given back, so that the people who
 know their password do not use up an address's allowance (a school behind one NAT). The windows
-live in a `limits` storage: "memory://" on one node; a "redis://" URI shares them between nodes
-(the reservations of checks still running stay per process: they last milliseconds).
+live in a `limits` storage: in memory on one node (server.window_storage); a "redis://" URI
+shares them between nodes (the reservations of checks still running stay per process: they last
+as long as one check).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from server.window_storage import WindowStorage
 
 # A refusal caused only by checks still running says to come back this soon.
 IN_FLIGHT_RETRY = 1.0
@@ -84,7 +87,9 @@ class AttemptLimiter:
     """Moving-window limits with reservations; used on the control loop only."""
 
     def __init__(self, storage_uri: str = "memory://") -> None:
-        self._windows = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # In memory, our WindowStorage rather than limits' MemoryStorage (see window_storage.py).
+        self._storage = WindowStorage() if storage_uri == "memory://" else storage_from_string(storage_uri)
+        self._windows = MovingWindowRateLimiter(self._storage)
         # (rule name, key) -> attempts reserved and not yet settled.
         self._in_flight: Counter[tuple[str, str]] = Counter()
 
@@ -103,6 +108,11 @@ class AttemptLimiter:
         """Clear a key's window: a right password wipes that (name, address)'s earlier mistakes."""
         for item in rule.items:
             self._windows.clear(item, rule.name, key)
+
+    def sweep(self) -> None:
+        """Forget windows that have emptied (a shared storage such as Redis expires its own)."""
+        if isinstance(self._storage, WindowStorage):
+            self._storage.sweep()
 
     def _wait(self, rule: LimitRule, key: str) -> float:
         """Seconds until one more attempt fits under every window of the rule (0: now)."""

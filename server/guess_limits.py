@@ -64,6 +64,10 @@ class GuessLimits:
         self.rules = {name: LimitRule.parse(name, spec) for name, spec in specs.items()}
         self._limiter = AttemptLimiter(storage_uri)
 
+    def sweep(self) -> None:
+        """Forget emptied windows; the server calls this now and then (memory stays bounded)."""
+        self._limiter.sweep()
+
     def login(self, name: str, address: str) -> Attempt:
         """Raises ProtocolError RATE_LIMITED; settle with failed() on a wrong name or password."""
         rules = self.rules

@@ -29,6 +29,8 @@ _STREAM_AND_SENDER = struct.Struct("!BI")
 # Media frames arrive with their 4-byte length prefix: the kind byte follows it.
 _KIND_AT = LENGTH.size
 _MIN_MEDIA_FRAME = _KIND_AT + 1 + MEDIA_HEADER.size
+# How often the guess limits forget windows that have emptied (one pass over their keys).
+GUESS_SWEEP_INTERVAL = 60.0
 
 
 class MeetingServer:
@@ -95,6 +97,7 @@ class MeetingServer:
             server.start()
         reap_every = max(0.2, min(5.0, self.config.heartbeat_timeout / 4))
         self._timers.append(self.loop.run_every(reap_every, self.service.reap_silent))
+        self._timers.append(self.loop.run_every(GUESS_SWEEP_INTERVAL, self.service.guesses.sweep))
         self._timers.append(self.loop.run_after(self.config.room_grace,
                                                 self.service.room_requests.sweep_unclaimed_rooms))
         if self.config.stats_interval > 0:
