@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from protocol.errors import ErrorCode, ProtocolError
 from server.attempt_limiter import Attempt, AttemptLimiter, Limited, LimitRule, key_of
+from server.known_good import KnownGood
 
 # Rule name -> allowance in the `limits` notation. docs/PROTOCOL.md states them; a server owner
 # changes them with --rate-limit NAME=SPEC ("none" turns one off).
@@ -39,6 +40,14 @@ _WHAT = {"login": "wrong user names or passwords", "register": "registrations",
          "room_password": "wrong room passwords", "room_id": "joins by room ids that do not exist"}
 
 
+# The rules a password guess counts under: per (target, address), per address, per target.
+_GUESS_RULES = {
+    "login": ("login_per_name_and_address", "login_per_address", "login_per_name"),
+    "room_password": ("room_password_per_room_and_address", "room_password_per_address",
+                      "room_password_per_room"),
+}
+
+
 def address_key(peer_address: object) -> str:
     """The guesser's address as limits see it: IPv4 as is, IPv6 by its /64 (one subscriber's)."""
     host = peer_address[0] if isinstance(peer_address, tuple) else str(peer_address)
@@ -63,6 +72,8 @@ class GuessLimits:
         specs = {**DEFAULT_LIMITS, **(overrides or {})}
         self.rules = {name: LimitRule.parse(name, spec) for name, spec in specs.items()}
         self._limiter = AttemptLimiter(storage_uri)
+        # (name, address) and (room, address) pairs whose password was right lately.
+        self._known_good = KnownGood()
 
     def sweep(self) -> None:
         """Forget emptied windows; the server calls this now and then (memory stays bounded)."""
@@ -70,33 +81,42 @@ class GuessLimits:
 
     def login(self, name: str, address: str) -> Attempt:
         """Raises ProtocolError RATE_LIMITED; settle with failed() on a wrong name or password."""
-        rules = self.rules
-        return self._begin([(rules["login_per_name_and_address"], key_of(name, address)),
-                                    (rules["login_per_address"], address),
-                                    (rules["login_per_name"], key_of(name))])
+        return self._begin_guess("login", name, address)
 
     def logged_in(self, name: str, address: str) -> None:
-        """A right password: this address's earlier mistakes with this name are forgiven."""
-        self._limiter.forget(self.rules["login_per_name_and_address"], key_of(name, address))
+        """A right password: this address's earlier mistakes with this name are forgiven, and the
+        name's own limit no longer applies to it."""
+        self._right("login", name, address)
 
     def register(self, address: str) -> None:
         """Count one registration now, made or not (NAME_TAKEN tells too), or raise RATE_LIMITED."""
         self._begin([(self.rules["register_per_address"], address)]).failed()
 
     def room_password(self, room_id: str, address: str) -> Attempt:
-        rules = self.rules
-        return self._begin([(rules["room_password_per_room_and_address"], key_of(room_id, address)),
-                                    (rules["room_password_per_address"], address),
-                                    (rules["room_password_per_room"], key_of(room_id))])
+        return self._begin_guess("room_password", room_id, address)
 
     def room_password_right(self, room_id: str, address: str) -> None:
-        self._limiter.forget(self.rules["room_password_per_room_and_address"], key_of(room_id, address))
+        self._right("room_password", room_id, address)
 
     def room_id(self, user_id: int, address: str) -> Attempt:
         """A join by id: settle with failed() when no room has that id."""
         rules = self.rules
         return self._begin([(rules["room_id_per_address"], address),
-                                    (rules["room_id_per_user"], str(user_id))])
+                            (rules["room_id_per_user"], str(user_id))])
+
+    def _begin_guess(self, kind: str, target: str, address: str) -> Attempt:
+        """A password guess for a name or a room; the target's own limit spares known-good pairs."""
+        per_pair, per_address, per_target = (self.rules[name] for name in _GUESS_RULES[kind])
+        pair = key_of(kind, target, address)
+        keys = [(per_pair, pair), (per_address, address)]
+        if pair not in self._known_good:
+            keys.append((per_target, key_of(kind, target)))
+        return self._begin(keys)
+
+    def _right(self, kind: str, target: str, address: str) -> None:
+        pair = key_of(kind, target, address)
+        self._limiter.forget(self.rules[_GUESS_RULES[kind][0]], pair)
+        self._known_good.add(pair)
 
     def _begin(self, keys: list[tuple[LimitRule, str]]) -> Attempt:
         try:

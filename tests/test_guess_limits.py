@@ -194,3 +194,18 @@ def test_a_room_with_an_old_short_id_is_still_joined_by_it(tmp_path: Path) -> No
         visitor = server.connect(VICTIM)
         visitor.ok("login", username="visitor", password=PASSWORD)
         assert visitor.ok("join_room", room_id="abc234")["room"]["title"] == "Made in 2025"
+
+
+def test_guessers_on_many_addresses_fill_a_names_limit_but_its_owner_still_gets_in(tmp_path: Path) -> None:
+    # The per-name limit lowered to 3 a minute, so that three guessing addresses fill it.
+    with server_process(tmp_path, "--rate-limit", "login_per_name=3/minute") as server:
+        _register(server, "owner")
+        server.connect(VICTIM).ok("login", username="owner", password=PASSWORD)  # the owner's usual place
+        for n in range(3):
+            guesser = server.connect(f"127.0.2.{n + 1}")
+            assert guesser.error_code("login", username="owner", password=f"guess-{n}-pw") == "WRONG_PASSWORD"
+        # The name's own limit is full: a new address is refused, even with the right password...
+        assert server.connect("127.0.2.9").error_code("login", username="owner", password=PASSWORD) \
+            == "RATE_LIMITED"
+        # ...but the owner, from where they logged in before, is not locked out.
+        assert server.connect(VICTIM).ok("login", username="owner", password=PASSWORD)
