@@ -8,7 +8,9 @@ import signal
 import sys
 
 from reactor.event_loop import EventLoop
+from server.attempt_limiter import LimitRule
 from server.config import ServerConfig
+from server.guess_limits import DEFAULT_LIMITS
 from server.meeting_server import MeetingServer
 from server.storage import DEFAULT_DB_URL
 from server.storage.errors import StorageError
@@ -50,6 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--room-grace", type=float, default=120.0,
                         help="seconds after a start that the rooms live before it (temporary ones too) wait "
                              "for their members to rejoin (default 120)")
+    parser.add_argument("--rate-limit", action="append", default=[], metavar="RULE=SPEC",
+                        help="change one guess limit, e.g. login_per_address=50/minute;300/hour, or "
+                             "RULE=none to turn it off; rules and defaults: "
+                             + ", ".join(f"{rule}={spec}" for rule, spec in DEFAULT_LIMITS.items()))
+    parser.add_argument("--hash-queue", type=int, default=128,
+                        help="password checks that may wait for a hashing worker; past it, and past "
+                             "--hash-queue-per-address from one address, SERVER_BUSY (default 128)")
+    parser.add_argument("--hash-queue-per-address", type=int, default=32,
+                        help="password checks one client address may have waiting (default 32)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -61,6 +72,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--db-deadline must be > 0")
     if args.db_breaker_failures < 1 or args.db_breaker_cooldown <= 0:
         parser.error("--db-breaker-failures must be >= 1 and --db-breaker-cooldown > 0")
+    if args.hash_queue < 1 or args.hash_queue_per_address < 1:
+        parser.error("--hash-queue and --hash-queue-per-address must be >= 1")
+    args.rate_limits = {}
+    for setting in args.rate_limit:
+        rule, _, spec = setting.partition("=")
+        if rule not in DEFAULT_LIMITS or not spec:
+            parser.error(f"--rate-limit {setting!r}: RULE=SPEC with RULE one of {', '.join(DEFAULT_LIMITS)}")
+        try:
+            LimitRule.parse(rule, spec)
+        except ValueError as exc:
+            parser.error(f"--rate-limit {setting!r}: {exc}")
+        args.rate_limits[rule] = spec
     return args
 
 
@@ -72,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
                           db_deadline=args.db_deadline, db_breaker_failures=args.db_breaker_failures,
-                          db_breaker_cooldown=args.db_breaker_cooldown)
+                          db_breaker_cooldown=args.db_breaker_cooldown, rate_limits=args.rate_limits,
+                          hash_queue_limit=args.hash_queue,
+                          hash_queue_per_address=args.hash_queue_per_address)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

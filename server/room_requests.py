@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.media import SOURCE_NAMES
+from protocol.messages import error_reply
 from protocol.text_rules import CHAT_MAX, TITLE_MAX, clean_text
 from server.passwords import hash_password, verify_password
 from server.room import CHAT_HISTORY, Room
@@ -70,7 +71,7 @@ class RoomRequests:
             else:
                 self._create(client, request_id, session, title, password_hash, persistent, attempts=3)
 
-        self.service.run_hash(hash_password, (password,), hashed)
+        self.service.run_hash(client, hash_password, (password,), hashed)
 
     def _create(self, client: ControlClient, request_id: int, session: Session, title: str,
                 password_hash: str | None, persistent: bool, attempts: int) -> None:
@@ -101,23 +102,30 @@ class RoomRequests:
         if session.room is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
         room_id, password = fields["room_id"], fields.get("password")
+        # Counted before the id is looked up: guessing ids is refused (RATE_LIMITED) after a few misses.
+        attempt = self.service.guesses.room_id(session.user_id, client.address)
         room = self.service.rooms.get(room_id)
         if room is not None:
+            attempt.succeeded()
             self._check_and_admit(client, request_id, session, room, password)
             return
         if room_id in self._ending:
+            attempt.failed()
             self._no_such_room(client, request_id, room_id)
             return
 
         def loaded(result: tuple[RoomRecord | None, list[ChatRecord]] | None,
                    error: BaseException | None) -> None:
             if error is not None:
+                attempt.abandoned()
                 self.service.fail_storage(client, request_id, error)
                 return
             record, chat = result
             if record is None or (room_id in self._ending and room_id not in self.service.rooms):
+                attempt.failed()
                 self._no_such_room(client, request_id, room_id)
                 return
+            attempt.succeeded()
             # Another join may have loaded it meanwhile: keep that one.
             room = self.service.rooms.get(room_id) or self._room_from(record, chat)
             self._check_and_admit(client, request_id, session, room, password)
@@ -146,17 +154,29 @@ class RoomRequests:
             self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD,
                               "This room has a password: give it to join.")
             return
+        address = client.address
+        try:
+            # Counted before the check, as login attempts are (this may run after a database read,
+            # outside the request's own error handling: hence the explicit reply).
+            attempt = self.service.guesses.room_password(room.room_id, address)
+        except ProtocolError as exc:
+            self.service.send(client, error_reply(request_id, exc))
+            return
 
         def verified(ok: bool | None, error: BaseException | None) -> None:
             if error is not None:
+                attempt.abandoned()
                 self.service.fail_storage(client, request_id, error)
             elif not ok:
+                attempt.failed()
                 self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD)
             else:
+                attempt.succeeded()
+                self.service.guesses.room_password_right(room.room_id, address)
                 self._admit(client, request_id, session, room, password)
 
         # Verifying costs as much as hashing: a hashing worker does it.
-        self.service.run_hash(verify_password, (room.password_hash, password), verified)
+        self.service.run_hash(client, verify_password, (room.password_hash, password), verified)
 
     def _admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
                password: str | None = None) -> None:

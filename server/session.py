@@ -21,6 +21,8 @@ class ControlClient:
     """One control connection; touched on the control loop only."""
 
     conn: TcpConnection
+    # The peer's address as rate limits and the hashing queue key it (server.guess_limits).
+    address: str = ""
     hello_done: bool = False
     session: Session | None = None
     last_seen: float = field(default_factory=time.monotonic)

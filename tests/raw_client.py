@@ -25,8 +25,11 @@ class ServerClosed(Exception):
 class RawConnection:
     """One TCP connection: frames out, frames in, requests matched by id."""
 
-    def __init__(self, port: int, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int, timeout: float = 5.0, source: str | None = None) -> None:
+        # source: a loopback address of 127.0.0.0/8 to connect from, so that one test can be
+        # several client addresses (rate limits and the hashing queue key on the address).
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=None if source is None else (source, 0))
         self.pushes: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
