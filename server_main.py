@@ -44,6 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--room-grace", type=float, default=120.0,
                         help="seconds after a start that the rooms live before it (temporary ones too) wait "
                              "for their members to rejoin (default 120)")
+    parser.add_argument("--cert", help="TLS certificate chain (PEM), e.g. Let's Encrypt's fullchain.pem; "
+                                       "without --cert/--key a self-signed one is made in DATA_DIR/tls")
+    parser.add_argument("--key", help="the certificate's private key (PEM), e.g. Let's Encrypt's privkey.pem")
+    parser.add_argument("--data-dir", default="data",
+                        help="where the server keeps its files (the self-signed certificate) (default data)")
+    parser.add_argument("--no-tls", action="store_true",
+                        help="INSECURE: no TLS, everything in clear; for benchmarks and comparisons only")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -53,6 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
     if args.db_deadline <= 0:
         parser.error("--db-deadline must be > 0")
+    if bool(args.cert) != bool(args.key):
+        parser.error("--cert and --key go together")
+    if args.no_tls and args.cert:
+        parser.error("--no-tls and --cert/--key contradict each other")
     return args
 
 
@@ -63,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
-                          db_deadline=args.db_deadline)
+                          db_deadline=args.db_deadline, tls=not args.no_tls, cert_file=args.cert,
+                          key_file=args.key, data_dir=args.data_dir)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)
@@ -71,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot start: %s", exc)
         return 2
     server.start()
+    if server.tls is not None:
+        # On stdout too, for the operator to hand to people (the bot's --trust-fingerprint takes it as is).
+        print(f"TLS public key SHA-256 fingerprint: {server.tls.fingerprint}", flush=True)
 
     def on_signal(signum: int, _frame) -> None:
         # Only quit() here: the handler interrupts the loop's own thread at any
