@@ -16,7 +16,7 @@ from qt_client.app import MeetingApp
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
 from tests.desktop_support import create_room, guest, log_in
-from tests.tls_support import bot_tls_flags, meeting_client
+from tests.tls_support import bot_tls_flags, cert_path, meeting_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +33,7 @@ def settings(tmp_path):
     settings.microphone = "tone"  # no microphone here: a tone that the voice detector lets through
     settings.codec = "jpeg"
     settings.size = "320x240"
+    settings.ca_file = str(cert_path())  # the test server's certificate, as a private CA's
     return settings
 
 

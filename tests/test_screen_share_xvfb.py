@@ -20,7 +20,7 @@ from protocol.media import MediaSource, StreamKind
 from qt_client.media.video_codec import make_video_decoder
 from tests.conftest import running_meeting_server
 from tests.desktop_support import drain_frames
-from tests.tls_support import meeting_client
+from tests.tls_support import cert_path, meeting_client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,8 @@ def test_a_shared_screen_arrives_sharp_unstretched_and_whole(tmp_path: Any, widt
         frames = peer.media_queue(4096)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "XDG_RUNTIME_DIR": str(tmp_path)}
         driver = subprocess.Popen([sys.executable, "-m", "tests.screen_share_driver", "--port",
-                                   str(server.control_port), "--room", room_id, "--out", str(tmp_path)],
+                                   str(server.control_port), "--room", room_id, "--out", str(tmp_path),
+                                   "--ca-file", str(cert_path())],
                                   cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:

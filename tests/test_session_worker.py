@@ -12,7 +12,7 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from protocol.media import MediaSource
 from qt_client.workers.session_worker import SessionWorker
 from tests.conftest import free_base_port, running_meeting_server
-from tests.tls_support import meeting_client
+from tests.tls_support import meeting_client, pinned_trust
 from tests.worker_support import PASSWORD, ids, member, running
 
 
@@ -40,7 +40,7 @@ def server(tmp_path: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def session(qtbot: Any) -> Iterator[tuple[SessionWorker, Gui]]:
-    worker = SessionWorker(connect_timeout=1.0, request_timeout=3.0)
+    worker = SessionWorker(connect_timeout=1.0, request_timeout=3.0, make_trust=pinned_trust)
     with running(worker, "session"):
         yield worker, Gui(worker)
 

@@ -13,7 +13,7 @@ from server.tls_identity import TlsIdentity, load_identity
 
 
 @functools.cache
-def test_identity() -> TlsIdentity:
+def shared_identity() -> TlsIdentity:
     """Made once per test run (an ECDSA key takes a millisecond, but every server reusing one keeps
     pins valid across a restart, as a real server's data directory does)."""
     directory = tempfile.mkdtemp(prefix="mm-test-tls-")
@@ -22,30 +22,30 @@ def test_identity() -> TlsIdentity:
 
 def server_tls_flags() -> list[str]:
     """server_main.py flags for a server process with the test certificate."""
-    identity = test_identity()
+    identity = shared_identity()
     return ["--cert", identity.cert_file, "--key", identity.key_file]
 
 
 def bot_tls_flags() -> list[str]:
     """`python -m qt_client.bot` flags that trust the test server's key."""
-    return ["--trust-fingerprint", test_identity().fingerprint]
+    return ["--trust-fingerprint", shared_identity().fingerprint]
 
 
-def test_trust() -> ServerTrust:
+def pinned_trust() -> ServerTrust:
     """The test server's key, pinned (the way a bot given --trust-fingerprint trusts it)."""
-    return ServerTrust(fingerprint=test_identity().fingerprint)
+    return ServerTrust(fingerprint=shared_identity().fingerprint)
 
 
 def ca_trust() -> ServerTrust:
     """The test certificate as the only CA: the path a server with a real certificate takes."""
-    return ServerTrust(cafile=test_identity().cert_file)
+    return ServerTrust(cafile=shared_identity().cert_file)
 
 
 def meeting_client(host: str, port: int, **options: Any) -> MeetingClient:
     """A MeetingClient over TLS that trusts the test server (unless `trust` is given)."""
-    options.setdefault("trust", test_trust())
+    options.setdefault("trust", pinned_trust())
     return MeetingClient(host, port, **options)
 
 
 def cert_path() -> Path:
-    return Path(test_identity().cert_file)
+    return Path(shared_identity().cert_file)
