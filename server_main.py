@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--key", help="the certificate's private key (PEM), e.g. Let's Encrypt's privkey.pem")
     parser.add_argument("--data-dir", default="data",
                         help="where the server keeps its files (the self-signed certificate) (default data)")
+    parser.add_argument("--tls-handshake-timeout", type=float, default=10.0,
+                        help="seconds a new connection has to finish its TLS handshake (default 10)")
     parser.add_argument("--no-tls", action="store_true",
                         help="INSECURE: no TLS, everything in clear; for benchmarks and comparisons only")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -58,8 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--port must be between 0 and 65533 (the next two ports are used too)")
     if args.threads < 0 or args.max_room_size < 1 or args.heartbeat_timeout <= 0:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
-    if args.db_deadline <= 0:
-        parser.error("--db-deadline must be > 0")
+    if args.db_deadline <= 0 or args.tls_handshake_timeout <= 0:
+        parser.error("--db-deadline and --tls-handshake-timeout must be > 0")
     if bool(args.cert) != bool(args.key):
         parser.error("--cert and --key go together")
     if args.no_tls and args.cert:
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
                           db_deadline=args.db_deadline, tls=not args.no_tls, cert_file=args.cert,
-                          key_file=args.key, data_dir=args.data_dir)
+                          key_file=args.key, data_dir=args.data_dir,
+                          tls_handshake_timeout=args.tls_handshake_timeout)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

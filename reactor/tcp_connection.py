@@ -379,7 +379,9 @@ class TcpConnection:
         assert tls is not None
         if not data:
             if not tls.handshake_done:
-                self._handshake_failed(ConnectionResetError("closed by the peer during the TLS handshake"))
+                # A port probe or a health check more often than an attack: not worth a warning.
+                self._handshake_failed(ConnectionResetError("closed by the peer during the TLS handshake"),
+                                       logging.INFO)
             else:
                 self._handle_close()  # unexpected EOF (no close_notify): the same as a clean end to us
             return
@@ -430,11 +432,11 @@ class TcpConnection:
         log.debug("%s: TLS up with %s: %s", self.name, self.peer_address, tls.describe())
         self._become_connected()
 
-    def _handshake_failed(self, exc: Exception) -> None:
+    def _handshake_failed(self, exc: Exception, level: int = logging.WARNING) -> None:
         self.tls_error = exc
         # One line, no traceback: a plaintext client or a port scanner is not our bug.
-        log.warning("%s from %s: TLS handshake failed (%s); closing", self.name, self.peer_address,
-                    _reason(exc))
+        log.log(level, "%s from %s: TLS handshake failed (%s); closing", self.name, self.peer_address,
+                _reason(exc))
         self._handle_close()
 
     def _handshake_overdue(self) -> None:
