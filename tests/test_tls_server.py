@@ -52,8 +52,8 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def server_process(workdir: Path, *flags: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(workdir, free_base_port(), *flags)
+def server_process(workdir: Path, *flags: str, port: int | None = None) -> Iterator[ServerProcess]:
+    server = ServerProcess(workdir, port or free_base_port(), *flags)
     try:
         yield server
     finally:

@@ -493,6 +493,8 @@ class MeetingClient:
                     if isinstance(conn.tls_error, KeyMismatch):
                         raise self._refusal(ServerKeyChangedError(self.host, port, conn.tls_error.expected,
                                                                   conn.tls_error.presented))
+                    if conn.tls_error is not None:
+                        raise NotConnectedError(f"the {conn.name} connection failed: {conn.tls_error}")
                     raise ClientTimeout(f"could not open the {conn.name} connection "
                                         f"within {self.request_timeout}s")
             # Both hellos in flight at once: one round trip, not two.
