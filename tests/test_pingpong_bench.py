@@ -21,7 +21,7 @@ def test_a_tiny_sweep_prints_one_row_per_implementation():
     rows = json.loads(result.stdout)
     assert [(row["impl"], row["threads"]) for row in rows] == [("reactor", 1), ("asyncio", 1)]
     for row in rows:
-        assert set(row) == {"impl", "threads", "size", "conns", "mib_s", "msgs_s"}
+        assert set(row) == {"impl", "threads", "tls", "size", "conns", "mib_s", "msgs_s"}
         assert (row["size"], row["conns"]) == (4096, 2)
         assert row["mib_s"] > 0 and row["msgs_s"] > 0
     assert "reactor/asyncio" in result.stderr
