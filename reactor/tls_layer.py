@@ -50,16 +50,19 @@ class TlsLayer:
     def read_into(self, fill: Callable[[Callable[[int, memoryview], int], int], int]) -> bool:
         """Decrypt everything that has arrived, through `fill` (a Buffer's); False once the
         peer has closed TLS (close_notify, or EOF fed)."""
-        read = self.ssl_object.read
-        while True:
-            try:
-                n = fill(read, _RECORD)
-            except ssl.SSLWantReadError:
-                return True
-            except ssl.SSLZeroReturnError:  # close_notify: a clean end
-                return False
-            if n == 0:
-                return False
+        ssl_object, incoming = self.ssl_object, self._incoming
+        read = ssl_object.read
+        try:
+            while True:
+                if fill(read, _RECORD) == 0:
+                    return False
+                # Nothing left to decrypt: stop here rather than pay for the exception of one more read.
+                if not incoming.pending and not ssl_object.pending():
+                    return True
+        except ssl.SSLWantReadError:  # the rest of a record is still on its way
+            return True
+        except ssl.SSLZeroReturnError:  # close_notify: a clean end
+            return False
 
     def encrypt(self, data: bytes | bytearray | memoryview) -> bytes:
         """The ciphertext of `data`, ready for the socket (one or more records)."""
