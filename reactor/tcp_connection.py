@@ -198,6 +198,8 @@ class TcpConnection:
         self.state = _DISCONNECTED
         self._channel.disable_all()
         self._discard_output()
+        if self.tls is not None:
+            self._cancel_handshake_timer()  # destroyed mid-handshake (server stop)
         try:
             if was_open:  # closed by its owner (server stop), not by the peer: tell the user
                 self.connection_callback(self)

@@ -30,13 +30,16 @@ class TrustPrompt(QObject):
         answer: list[bool] = []
         done = threading.Event()
         self._waiting.append(done)
-        self._asked.emit(host, port, fingerprint, reason, (answer, done))
-        done.wait(ANSWER_TIMEOUT)
+        try:
+            self._asked.emit(host, port, fingerprint, reason, (answer, done))
+            done.wait(ANSWER_TIMEOUT)
+        finally:
+            self._waiting.remove(done)
         return bool(answer and answer[0])
 
     def cancel_all(self) -> None:
         """The app closes: every waiting question is answered no."""
-        for done in self._waiting:
+        for done in list(self._waiting):
             done.set()
         if self.box is not None:
             self.box.close()
