@@ -116,6 +116,8 @@ class TcpConnection:
         self.handshake_timeout = self.DEFAULT_HANDSHAKE_TIMEOUT
         self._handshake_timer: Timer | None = None
         self._close_notify_sent = False
+        self._corked: list[bytes] = []  # TLS plaintext of this loop round, see _cork
+        self._corked_bytes = 0
         # Why the TLS handshake failed (an ssl.SSLError, TimeoutError, ConnectionError); None otherwise.
         self.tls_error: Exception | None = None
         # Called once the handshake is done, before the connection counts as up: raising
@@ -151,6 +153,12 @@ class TcpConnection:
     @property
     def output_bytes(self) -> int:
         """Bytes queued for the socket and not yet accepted by the kernel."""
+        return self._output_bytes + self._corked_bytes
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Of those, the bytes the kernel has refused so far: 0 while the peer keeps up. (Under TLS
+        the rest waits for the end of the loop's round, to go out in one write.)"""
         return self._output_bytes
 
     def output_stalled_for(self, now: float) -> float:
@@ -238,8 +246,9 @@ class TcpConnection:
         """
         if self.state is _CONNECTED:
             if self.tls is not None:
-                data = self.tls.encrypt(data)
-            self._write_or_queue(data, None)
+                self._cork(data)
+            else:
+                self._write_or_queue(data, None)
 
     def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
         if self.state is not _CONNECTED:
@@ -248,13 +257,32 @@ class TcpConnection:
             log.debug("%s: %s, dropping %d buffers", self.name, self.state.value, len(buffers))
             return
         if self.tls is not None:
-            # One encryption of the whole batch: fewer records than one per buffer.
-            self._write_or_queue(self.tls.encrypt(buffers[0] if len(buffers) == 1 else b"".join(buffers)),
-                                 None)
+            self._cork(buffers[0] if len(buffers) == 1 else b"".join(buffers))
         elif len(buffers) == 1:
             self._write_or_queue(buffers[0], None)
         else:
             self._write_or_queue(None, buffers)
+
+    def _cork(self, data: BytesLike) -> None:
+        """Under TLS, what is sent during one round of the loop is encrypted and written at the
+        round's end, all at once: the frames the relay fans out to this peer meanwhile cost one
+        encryption call and one syscall, not one each. Counted in `output_bytes` meanwhile (a
+        bound on what one waits for must see it), not in `backlog_bytes` (nothing was refused)."""
+        corked = self._corked
+        corked.append(data if isinstance(data, bytes) else bytes(data))  # the caller may reuse its buffer
+        self._corked_bytes += len(data)
+        if len(corked) == 1:
+            self.loop.queue_in_loop(self._uncork)
+
+    def _uncork(self) -> None:
+        corked = self._corked
+        if not corked:
+            return
+        self._corked = []
+        self._corked_bytes = 0
+        # DISCONNECTING: sent before a shutdown or force_close was asked for, so it still goes.
+        if self.tls is not None and (self.state is _CONNECTED or self.state is _DISCONNECTING):
+            self._write_or_queue(self.tls.encrypt(corked[0] if len(corked) == 1 else b"".join(corked)), None)
 
     def _write_or_queue(self, data: BytesLike | None, buffers: tuple[BytesLike, ...] | None) -> None:
         """One buffer (`data`) or several (`buffers`): straight to the socket when nothing is
@@ -340,6 +368,8 @@ class TcpConnection:
     def _discard_output(self) -> None:
         self._output.clear()
         self._output_bytes = 0
+        self._corked = []
+        self._corked_bytes = 0
 
     def _notify(self, callback: Callable[..., None], *args: Any) -> None:
         """Run a queued user callback; one that raises closes this connection."""
@@ -504,6 +534,9 @@ class TcpConnection:
         if self._channel.is_writing or self.state is _DISCONNECTED:
             return  # _handle_write calls us again once the output has drained
         if self.tls is not None and not self._close_notify_sent:
+            self._uncork()  # what was sent before the shutdown goes before the alert
+            if self._channel.is_writing:
+                return  # _handle_write calls us again once that has drained
             self._close_notify_sent = True
             self.tls.close_notify()
             self._flush_tls()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import socket
 import ssl
 import threading
@@ -15,7 +16,7 @@ from reactor.event_loop_thread import EventLoopThread
 from reactor.tcp_client import TcpClient
 from reactor.tcp_connection import TcpConnection
 from reactor.tls_context import server_context, verifying_client_context
-from tests.conftest import call_in_loop, connection_count, recv_exactly, running_server, wait_until
+from tests.conftest import call_in_loop, connection_count, running_server, wait_until
 from tests.tls_support import cert_path, shared_identity
 
 MiB = 1024 * 1024
@@ -49,15 +50,36 @@ def _stop_echo(base, server):
     base.stop()
 
 
+def _echo_through(sock: ssl.SSLSocket, payload: bytes) -> bytes:
+    """Send payload and read its echo on one thread (an SSL socket is not safe for a reader and a
+    writer thread at once), non-blocking, so that neither direction waits for the other."""
+    sock.setblocking(False)
+    sent, echoed = 0, bytearray()
+    deadline = time.monotonic() + 60
+    while len(echoed) < len(payload) and time.monotonic() < deadline:
+        select.select([sock], [sock] if sent < len(payload) else [], [], 1.0)
+        if sent < len(payload):
+            try:
+                sent += sock.send(payload[sent:sent + 256 * 1024])
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+        try:
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    raise ConnectionError(f"closed after {len(echoed)} bytes")
+                echoed += chunk
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+    return bytes(echoed)
+
+
 def test_twenty_mib_echo_over_tls_arrives_byte_exact():
     base, server = _start_echo()
     try:
         payload = os.urandom(20 * MiB)
         with _tls_socket(server.port) as sock:
-            sender = threading.Thread(target=sock.sendall, args=(payload,))
-            sender.start()
-            echoed = recv_exactly(sock, len(payload))
-            sender.join()
+            echoed = _echo_through(sock, payload)
         assert hashlib.sha256(echoed).digest() == hashlib.sha256(payload).digest()
     finally:
         _stop_echo(base, server)
