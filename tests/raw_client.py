@@ -146,7 +146,8 @@ class Participant:
     """A logged-in user with control, audio and video connections."""
 
     def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True) -> None:
-        self.tls = getattr(server, "tls", None) is not None  # a MeetingServer with TLS on
+        # TLS unless the server is a MeetingServer run without it (a server process is taken to have it).
+        self.tls = getattr(server, "tls", True) is not None
         self.control = RawConnection(server.control_port, tls=self.tls)
         self.control.ok("hello", version=PROTOCOL_VERSION)
         if register:
