@@ -32,7 +32,7 @@ def relay(request) -> Iterator[SimpleNamespace]:
     try:
         line = proc.stdout.readline()
         assert line.startswith("ready "), (line, proc.stderr.read() if proc.poll() is not None else "")
-        yield SimpleNamespace(control_port=int(line.split()[1]))
+        yield SimpleNamespace(control_port=int(line.split()[1]), tls=None)  # the baseline speaks in clear
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=5)
