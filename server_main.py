@@ -61,6 +61,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "--hash-queue-per-address from one address, SERVER_BUSY (default 128)")
     parser.add_argument("--hash-queue-per-address", type=int, default=32,
                         help="password checks one client address may have waiting (default 32)")
+    parser.add_argument("--cert", help="TLS certificate chain (PEM), e.g. Let's Encrypt's fullchain.pem; "
+                                       "without --cert/--key a self-signed one is made in DATA_DIR/tls")
+    parser.add_argument("--key", help="the certificate's private key (PEM), e.g. Let's Encrypt's privkey.pem")
+    parser.add_argument("--data-dir", default="data",
+                        help="where the server keeps its files (the self-signed certificate) (default data)")
+    parser.add_argument("--tls-handshake-timeout", type=float, default=10.0,
+                        help="seconds a new connection has to finish its TLS handshake (default 10)")
+    parser.add_argument("--no-tls", action="store_true",
+                        help="INSECURE: no TLS, everything in clear; for benchmarks and comparisons only")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -68,8 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--port must be between 0 and 65533 (the next two ports are used too)")
     if args.threads < 0 or args.max_room_size < 1 or args.heartbeat_timeout <= 0:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
-    if args.db_deadline <= 0:
-        parser.error("--db-deadline must be > 0")
+    if args.db_deadline <= 0 or args.tls_handshake_timeout <= 0:
+        parser.error("--db-deadline and --tls-handshake-timeout must be > 0")
+    if bool(args.cert) != bool(args.key):
+        parser.error("--cert and --key go together")
+    if args.no_tls and args.cert:
+        parser.error("--no-tls and --cert/--key contradict each other")
     if args.db_breaker_failures < 1 or args.db_breaker_cooldown <= 0:
         parser.error("--db-breaker-failures must be >= 1 and --db-breaker-cooldown > 0")
     if args.hash_queue < 1 or args.hash_queue_per_address < 1:
@@ -97,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                           db_deadline=args.db_deadline, db_breaker_failures=args.db_breaker_failures,
                           db_breaker_cooldown=args.db_breaker_cooldown, rate_limits=args.rate_limits,
                           hash_queue_limit=args.hash_queue,
-                          hash_queue_per_address=args.hash_queue_per_address)
+                          hash_queue_per_address=args.hash_queue_per_address,
+                          tls=not args.no_tls, cert_file=args.cert, key_file=args.key,
+                          data_dir=args.data_dir, tls_handshake_timeout=args.tls_handshake_timeout)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)
@@ -105,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot start: %s", exc)
         return 2
     server.start()
+    if server.tls is not None:
+        # On stdout too, for the operator to hand to people (the bot's --trust-fingerprint takes it as is).
+        print(f"TLS public key SHA-256 fingerprint: {server.tls.fingerprint}", flush=True)
 
     def on_signal(signum: int, _frame) -> None:
         # Only quit() here: the handler interrupts the loop's own thread at any

@@ -23,7 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.desktop_session import meeting_server, settle, start_bot, stop_bots, wait_for, xvfb_display
+from benchmarks.desktop_session import (
+    meeting_server,
+    server_cert,
+    settle,
+    start_bot,
+    stop_bots,
+    wait_for,
+    xvfb_display,
+)
 
 WINDOW = (1280, 720)
 
@@ -117,6 +125,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     settings = ClientSettings(str(workdir / "client.ini"))
     settings.microphone, settings.camera = "tone", "testpattern"
     settings.codec, settings.size, settings.fps = args.codec, args.size, args.fps
+    settings.ca_file = str(server_cert(workdir))  # made when the server starts, read when we connect
     meeting = MeetingApp(settings)
     bots = []
     try:
@@ -133,7 +142,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             seconds = len(args.views) * (args.seconds + 5) + 30
             bots = [start_bot(port, room_id, f"bot{i}", "--codec", args.codec, "--size", args.size,
                               "--fps", str(args.fps), "--audio", "tone", "--seconds", str(seconds),
-                              "--pre-encoded", "--no-decode")
+                              "--pre-encoded", "--no-decode", ca_file=server_cert(workdir))
                     for i in range(args.bots)]
             grid = meeting.room_window.grid
             wait_for(lambda: len(grid.user_ids) == args.bots + 1, 30, "everyone in the room")

@@ -66,9 +66,14 @@ def xvfb_display(screen: str, runtime_dir: str) -> Iterator[str]:
         yield display
 
 
+def server_cert(workdir: Path) -> Path:
+    """The self-signed certificate the server makes on first start in workdir: clients trust it as a CA."""
+    return workdir / "data" / "tls" / "server.crt"
+
+
 @contextlib.contextmanager
 def meeting_server(workdir: Path) -> Iterator[int]:
-    """The real server (server_main.py) on a fresh SQLite file; yields its control port."""
+    """The real server (server_main.py, TLS on) on a fresh SQLite file; yields its control port."""
     port = free_base_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                "--port", str(port), "--db", f"sqlite:///{workdir}/m.db",
@@ -87,10 +92,11 @@ def meeting_server(workdir: Path) -> Iterator[int]:
         server.wait(10)
 
 
-def start_bot(port: int, room_id: str, name: str, *args: str) -> subprocess.Popen:
+def start_bot(port: int, room_id: str, name: str, *args: str, ca_file: Path) -> subprocess.Popen:
     """A headless participant (python -m qt_client.bot) in the room; extra bot flags in args."""
     return subprocess.Popen([sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}",
-                             "--user", name, "--password", "bot-password", "--room", room_id, *args],
+                             "--user", name, "--password", "bot-password", "--room", room_id,
+                             "--ca-file", str(ca_file), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -8,7 +8,11 @@ interleaved at each (size, conns) point so that drift hits them all alike.
     python benchmarks/pingpong.py --quick
     python benchmarks/pingpong.py --png docs/benchmarks/pingpong.png > docs/benchmarks/pingpong.json
 
-Stdout is exactly a JSON list of rows {impl, threads, size, conns, mib_s, msgs_s};
+With `--tls both` every server but iperf3 is measured twice in the same run,
+in clear and over TLS (a throwaway self-signed certificate; the client skips
+verification), and the summary gives what TLS leaves of each one's rate.
+
+Stdout is exactly a JSON list of rows {impl, threads, tls, size, conns, mib_s, msgs_s};
 progress and a summary of ratios go to stderr. Exits 1 if any point failed.
 """
 
@@ -55,10 +59,12 @@ class Target:
 
     impl: str
     threads: int | None
+    tls: bool = False
 
     @property
     def label(self) -> str:
-        return f"reactor x{self.threads}" if self.impl == "reactor" else self.impl
+        name = f"reactor x{self.threads}" if self.impl == "reactor" else self.impl
+        return f"{name} +TLS" if self.tls else name
 
 
 @dataclass
@@ -119,6 +125,8 @@ def server_command(target: Target) -> tuple[list[str], str, int]:
     command = [sys.executable, "-m", "benchmarks.pingpong_servers", target.impl]
     if target.threads is not None:
         command += ["--threads", str(target.threads)]
+    if target.tls:
+        command.append("--tls")
     return command, "ready ", 0
 
 
@@ -194,7 +202,8 @@ def run_client(command: list[str], timeout: float, what: str) -> str:
 def pingpong_bytes_per_s(server: Server, size: int, conns: int, warmup: float, seconds: float) -> float:
     """Bytes per second the uvloop ping-pong client received from this server."""
     command = [sys.executable, "-m", "benchmarks.pingpong_client", "--port", str(server.port),
-               "--size", str(size), "--conns", str(conns), "--warmup", str(warmup), "--seconds", str(seconds)]
+               "--size", str(size), "--conns", str(conns), "--warmup", str(warmup), "--seconds", str(seconds),
+               *(["--tls"] if server.target.tls else [])]
     stdout = run_client(command, warmup + seconds + CLIENT_SLACK, server.target.label)
     result = json.loads(stdout.strip().splitlines()[-1])
     if server.proc.poll() is not None or result["lost"] or not result["bytes"]:
@@ -225,7 +234,7 @@ def measure(target: Target, size: int, conns: int, warmup: float, seconds: float
 
 
 def make_row(target: Target, size: int, conns: int, bytes_per_s: float) -> dict:
-    return {"impl": target.impl, "threads": target.threads, "size": size, "conns": conns,
+    return {"impl": target.impl, "threads": target.threads, "tls": target.tls, "size": size, "conns": conns,
             "mib_s": round(bytes_per_s / MIB, 2), "msgs_s": round(bytes_per_s / size)}
 
 
@@ -260,14 +269,27 @@ def sweep(targets: list[Target], sizes: list[int], conns_list: list[int], warmup
     return rows, failures
 
 
+def row_label(row: dict) -> str:
+    return Target(row["impl"], row["threads"], row["tls"]).label
+
+
 def ratios(rows: list[dict], size: int, conns: int) -> dict[str, float]:
-    """The best reactor (over its thread counts) divided by asyncio and by uvloop at one point."""
+    """The best reactor (over its thread counts) divided by asyncio and by uvloop at one point, in
+    clear and over TLS apart; and what TLS leaves of each server's clear rate."""
     at_point = [row for row in rows if row["size"] == size and row["conns"] == conns]
-    reactor = max((row["mib_s"] for row in at_point if row["impl"] == "reactor"), default=None)
     result = {}
+    for tls in (False, True):
+        same = [row for row in at_point if row["tls"] is tls]
+        reactor = max((row["mib_s"] for row in same if row["impl"] == "reactor"), default=None)
+        suffix = " TLS" if tls else ""
+        for row in same:
+            if reactor is not None and row["impl"] in ("asyncio", "uvloop") and row["mib_s"]:
+                result[f"reactor/{row['impl']}{suffix}"] = reactor / row["mib_s"]
     for row in at_point:
-        if reactor is not None and row["impl"] in ("asyncio", "uvloop") and row["mib_s"]:
-            result[f"reactor/{row['impl']}"] = reactor / row["mib_s"]
+        clear = next((other for other in at_point if not other["tls"] and other["impl"] == row["impl"]
+                      and other["threads"] == row["threads"]), None)
+        if row["tls"] and clear is not None and clear["mib_s"]:
+            result[f"{Target(row['impl'], row['threads']).label} TLS/clear"] = row["mib_s"] / clear["mib_s"]
     return result
 
 
@@ -276,7 +298,7 @@ def log_summary(rows: list[dict]) -> None:
     points = sorted({(row["size"], row["conns"]) for row in rows})
     log("\nMiB/s per point (reactor = best of its thread counts in the ratios):")
     for size, conns in points:
-        cells = [f"{Target(r['impl'], r['threads']).label} {r['mib_s']:.1f}"
+        cells = [f"{row_label(r)} {r['mib_s']:.1f}"
                  for r in rows if (r["size"], r["conns"]) == (size, conns)]
         shares = [f"{name} {value:.2f}" for name, value in ratios(rows, size, conns).items()]
         marker = "  <--" if (size, conns) == SUMMARY_POINT else ""
@@ -291,13 +313,13 @@ def draw_png(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     conns_list = sorted({row["conns"] for row in rows})
-    labels = list(dict.fromkeys(Target(row["impl"], row["threads"]).label for row in rows))
+    labels = list(dict.fromkeys(row_label(row) for row in rows))
     fig, axes = plt.subplots(1, len(conns_list), figsize=(5 * len(conns_list), 4.5), sharey=True,
                              squeeze=False)
     for ax, conns in zip(axes[0], conns_list, strict=True):
         for label in labels:
             points = sorted((row["size"], row["mib_s"]) for row in rows
-                            if row["conns"] == conns and Target(row["impl"], row["threads"]).label == label)
+                            if row["conns"] == conns and row_label(row) == label)
             if points:
                 ax.plot(*zip(*points, strict=True), "o-", label=label)
         ax.set_xscale("log", base=2)
@@ -328,6 +350,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per run (default 1)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per target and point, interleaved; rows give the median (default 1)")
+    parser.add_argument("--tls", choices=("off", "on", "both"), default="off",
+                        help="echo servers in clear (default), over TLS, or both side by side")
     parser.add_argument("--png", type=Path, help="also draw MiB/s across the sweep to this PNG")
     args = parser.parse_args(argv)
     args.impls = [impl.strip() for impl in args.impls.split(",")]
@@ -341,19 +365,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def make_targets(impls: list[str], reactor_threads: list[int]) -> list[Target]:
+def make_targets(impls: list[str], reactor_threads: list[int], tls: str = "off") -> list[Target]:
+    modes = {"off": [False], "on": [True], "both": [False, True]}[tls]
     targets = []
     for impl in impls:
-        if impl == "reactor":
-            targets += [Target("reactor", threads) for threads in reactor_threads]
-        else:
-            targets.append(Target(impl, None if impl == "iperf3" else 1))
+        if impl == "iperf3":
+            targets.append(Target(impl, None))  # raw loopback: there is no TLS to it
+            continue
+        for secure in modes:
+            if impl == "reactor":
+                targets += [Target("reactor", threads, secure) for threads in reactor_threads]
+            else:
+                targets.append(Target(impl, 1, secure))
     return targets
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rows, failures = sweep(make_targets(args.impls, args.reactor_threads), args.sizes, args.conns,
+    rows, failures = sweep(make_targets(args.impls, args.reactor_threads, args.tls), args.sizes, args.conns,
                            args.warmup, args.seconds, args.repeat)
     print("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]", flush=True)
     log_summary(rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 
@@ -36,11 +37,21 @@ class PingPong(asyncio.Protocol):
         self.lost = True
 
 
-async def measure(port: int, size: int, conns: int, warmup: float, seconds: float) -> dict:
+def _client_tls() -> ssl.SSLContext:
+    """TLS without checking the benchmark's throwaway certificate: the cost measured is the server's."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def measure(port: int, size: int, conns: int, warmup: float, seconds: float, tls: bool = False) -> dict:
     """Connect, let the connections warm up, then count bytes over `seconds`."""
     loop = asyncio.get_running_loop()
     block = bytes(size)
-    pairs = await asyncio.gather(*(loop.create_connection(lambda: PingPong(block), "127.0.0.1", port)
+    context = _client_tls() if tls else None
+    pairs = await asyncio.gather(*(loop.create_connection(lambda: PingPong(block), "127.0.0.1", port,
+                                                          ssl=context)
                                    for _ in range(conns)))
     peers = [protocol for _, protocol in pairs]
     await asyncio.sleep(warmup)
@@ -60,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conns", type=int, default=100, help="concurrent connections (default 100)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before counting (default 1)")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds counted (default 3)")
+    parser.add_argument("--tls", action="store_true", help="speak TLS to the server")
     args = parser.parse_args(argv)
-    result = uvloop.run(measure(args.port, args.size, args.conns, args.warmup, args.seconds))
+    result = uvloop.run(measure(args.port, args.size, args.conns, args.warmup, args.seconds, args.tls))
     print(json.dumps(result), flush=True)
     return 0
 

@@ -45,7 +45,7 @@ IPERF3_BLOCK = 128 * 1024
 def median_row(impl: Impl, scenario: str, participants: int, samples: list[dict[str, Any]],
                failed: int) -> dict[str, Any]:
     """Each figure's median over the runs (a run where nothing arrived has no latency: it counts as worst)."""
-    row: dict[str, Any] = {"impl": impl.name, "threads": impl.threads, "scenario": scenario,
+    row: dict[str, Any] = {"impl": impl.name, "threads": impl.threads, "tls": impl.tls, "scenario": scenario,
                            "participants": participants}
     for key in METRICS:
         values = [sample[key] for sample in samples]
@@ -109,13 +109,20 @@ def _brief(sample: dict[str, Any]) -> str:
 
 
 def ratios(capacity: dict[str, dict[str, dict[str, int | None]]]) -> dict[str, dict[str, float | None]]:
-    """Per scenario: ours (best thread count) over each baseline's capacity."""
-    result = {}
+    """Per scenario: ours in clear (best thread count) over each baseline's capacity; and each of ours
+    over TLS over the same in clear (what TLS leaves of the capacity)."""
+    result: dict[str, dict[str, float | None]] = {}
     for scenario, by_impl in capacity.items():
-        ours = [entry["participants"] for label, entry in by_impl.items() if label.startswith("ours")]
+        ours = [entry["participants"] for label, entry in by_impl.items()
+                if label.startswith("ours") and not label.endswith("+TLS")]
         result[scenario] = {f"ours/{base}": round(max(ours) / by_impl[base]["participants"], 2)
                             if by_impl[base]["participants"] else None
                             for base in ("asyncio", "uvloop") if ours and base in by_impl}
+        for label, entry in by_impl.items():
+            clear = by_impl.get(label.removesuffix(" +TLS"))
+            if label.endswith("+TLS") and clear is not None:
+                result[scenario][f"{label}/clear"] = (round(entry["participants"] / clear["participants"], 2)
+                                                      if clear["participants"] else None)
     return result
 
 
@@ -150,9 +157,9 @@ def draw_png(rows: list[dict[str, Any]], path: Path, limit_ms: float) -> None:
     fig, axes = plt.subplots(1, len(scenarios), figsize=(5 * len(scenarios), 4.5), squeeze=False)
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         at = [row for row in rows if row["scenario"] == scenario and row["p99_ms"] is not None]
-        for label in dict.fromkeys(Impl(row["impl"], row["threads"]).label for row in at):
+        for label in dict.fromkeys(Impl(row["impl"], row["threads"], row["tls"]).label for row in at):
             points = [(row["participants"], row["p99_ms"]) for row in at
-                      if Impl(row["impl"], row["threads"]).label == label]
+                      if Impl(row["impl"], row["threads"], row["tls"]).label == label]
             ax.plot(*zip(*points, strict=True), "o-", label=label)
         ax.axhline(limit_ms, color="grey", linestyle="--", linewidth=1)
         ax.set_yscale("log")
@@ -190,6 +197,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-p99-ms", type=float, default=10.0, help="the latency limit (default 10)")
     parser.add_argument("--iperf3-seconds", type=float,
                         help="iperf3 duration, 0 skips it (default 3; quick: 1)")
+    parser.add_argument("--tls", choices=("off", "on", "both"), default="off",
+                        help="ours in clear (default), over TLS, or both side by side (baselines: clear)")
     parser.add_argument("--png", type=Path, nargs="?", const=DEFAULT_PNG,
                         help=f"draw p99 against participants (default path {DEFAULT_PNG.relative_to(ROOT)})")
     args = parser.parse_args(argv)
@@ -220,10 +229,14 @@ def _choose(parser: argparse.ArgumentParser, text: str | None, default: str,
     return chosen
 
 
-def make_impls(names: list[str], threads: list[int]) -> list[Impl]:
+def make_impls(names: list[str], threads: list[int], tls: str = "off") -> list[Impl]:
+    modes = {"off": [False], "on": [True], "both": [False, True]}[tls]
     impls = []
     for name in names:
-        impls += [Impl("ours", count) for count in threads] if name == "ours" else [Impl(name)]
+        if name == "ours":
+            impls += [Impl("ours", count, secure) for secure in modes for count in threads]
+        else:
+            impls.append(Impl(name))
     return impls
 
 
@@ -245,7 +258,7 @@ def to_json(document: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_fd_limit()
-    impls = make_impls(args.impls, args.threads)
+    impls = make_impls(args.impls, args.threads, args.tls)
     iperf3 = iperf3_mb_s(args.iperf3_seconds)
     log(f"iperf3 on loopback: {iperf3} MB/s")
     rows, capacity, failures = [], {}, 0
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     result_ratios = ratios(capacity)
     settings_json = {"seconds": args.seconds, "warmup": args.warmup, "drain": args.drain,
                      "repeats": args.repeats, "load_procs": args.load_procs, "codec": args.codec,
-                     "max_p99_ms": args.max_p99_ms, "steps": args.steps}
+                     "max_p99_ms": args.max_p99_ms, "steps": args.steps, "tls": args.tls}
     print(to_json({"rows": rows, "capacity": capacity, "ratios": result_ratios, "iperf3_mb_s": iperf3,
                    "settings": settings_json}), flush=True)
     log_capacity(capacity, result_ratios)

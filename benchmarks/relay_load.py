@@ -19,6 +19,7 @@ import heapq
 import json
 import select
 import socket
+import ssl
 import struct
 import sys
 from array import array
@@ -30,6 +31,7 @@ from benchmarks.relay_clips import AUDIO_FPS, FPS, Clips
 from benchmarks.relay_setup import (
     Participant,
     SetupError,
+    client_tls,
     create_rooms,
     join_rooms,
     log_in,
@@ -60,10 +62,11 @@ class MediaConn:
     """One audio or video connection: the frames it sends on its tick and the frames it receives."""
 
     __slots__ = ("buf", "end", "fanout", "fd", "heads", "index", "payloads", "pending", "period", "seq",
-                 "sock", "view")
+                 "sock", "tls", "view")
 
     def __init__(self, sock: socket.socket, leftover: bytes, size: int) -> None:
         self.sock = sock
+        self.tls = isinstance(sock, ssl.SSLSocket)  # no sendmsg; a read may leave records decrypted
         self.fd = sock.fileno()
         self.buf = bytearray(max(size, 2 * len(leftover)))
         self.buf[:len(leftover)] = leftover
@@ -171,8 +174,8 @@ class LoadLoop:
         conn.seq = (conn.seq + 1) & 0xFFFFFFFF
         conn.index = index + 1 if index + 1 < len(conn.payloads) else 0
         try:
-            sent = conn.sock.sendmsg((head, payload))
-        except BlockingIOError:
+            sent = conn.sock.send(bytes(head) + payload) if conn.tls else conn.sock.sendmsg((head, payload))
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             sent = 0
         if sent < len(head) + len(payload):
             conn.pending = memoryview(bytes(head) + payload)[sent:]
@@ -181,20 +184,27 @@ class LoadLoop:
     def _flush(self, conn: MediaConn) -> None:
         try:
             sent = conn.sock.send(conn.pending)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             return
         conn.pending = conn.pending[sent:] if sent < len(conn.pending) else None
         if conn.pending is None:
             self.epoll.modify(conn.fd, IN)
 
     def _receive(self, conn: MediaConn) -> None:
-        """The hot path: one recv_into, then each whole frame costs one unpack_from."""
-        try:
-            received = conn.sock.recv_into(conn.view[conn.end:])
-        except BlockingIOError:
-            return
-        if not received:
-            raise LoadError("the server closed a media connection")
+        """The hot path: one recv_into (under TLS, until nothing is left decrypted), then each whole
+        frame costs one unpack_from."""
+        while True:
+            try:
+                received = conn.sock.recv_into(conn.view[conn.end:])
+            except (BlockingIOError, ssl.SSLWantReadError):
+                return
+            if not received:
+                raise LoadError("the server closed a media connection")
+            self._parse(conn, received)
+            if not conn.tls:
+                return
+
+    def _parse(self, conn: MediaConn, received: int) -> None:
         now_us = int(time() * 1e6)
         buf, end, pos = conn.buf, conn.end + received, 0
         w0, w1, record = self.w0_us, self.w1_us, self.latencies.append
@@ -222,8 +232,11 @@ class LoadLoop:
 
     def _drain_control(self, fd: int) -> None:
         """Replies to heartbeats and pushes: read and forgotten, so the server never queues them."""
-        if not self.controls[fd].recv_into(self._scratch):
+        sock = self.controls[fd]
+        if not sock.recv_into(self._scratch):
             raise LoadError("the server closed a control connection")
+        while isinstance(sock, ssl.SSLSocket) and sock.pending():
+            sock.recv_into(self._scratch)
 
     def _heartbeat(self) -> None:
         for sock in self.controls.values():
@@ -275,6 +288,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--drain", type=float, required=True)
+    parser.add_argument("--tls", action="store_true", help="speak TLS on all three connections")
     return parser.parse_args(argv)
 
 
@@ -283,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = json.loads(args.plan)
     clips = Clips.load(args.clips)
     try:
-        people = make_participants(args.port, plan, args.tag)
-        log_in(people, args.port)
+        tls = client_tls() if args.tls else None
+        people = make_participants(args.port, plan, args.tag, tls)
+        log_in(people, args.port, tls)
         say("rooms", create_rooms(people))
         join_rooms(people, expect("rooms"))
         say("ready")

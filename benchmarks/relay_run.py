@@ -73,13 +73,13 @@ class LoadProcess:
     """A relay_load.py process and the line protocol relay_bench speaks with it."""
 
     def __init__(self, port: int, plan: dict[str, Any], settings: RunSettings, latencies: Path, tag: str,
-                 stderr: IO[bytes]) -> None:
+                 stderr: IO[bytes], tls: bool = False) -> None:
         self.latencies = latencies
         self.stderr = stderr
         command = [sys.executable, "-m", "benchmarks.relay_load", "--port", str(port),
                    "--plan", json.dumps(plan), "--clips", str(settings.clips), "--latencies", str(latencies),
                    "--tag", tag, "--warmup", str(settings.warmup), "--seconds", str(settings.seconds),
-                   "--drain", str(settings.drain)]
+                   "--drain", str(settings.drain), *(["--tls"] if tls else [])]
         # Unbuffered pipes: a line is read only after select says it is there.
         self.proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=stderr, bufsize=0)
@@ -121,7 +121,8 @@ def measure(impl: Impl, scenario: str, participants: int, settings: RunSettings,
         gens = []
         for index, plan in enumerate(plans(scenario, participants, settings.load_procs)):
             stderr = stack.enter_context(tempfile.TemporaryFile())
-            gen = LoadProcess(relay.port, plan, settings, workdir / f"latencies{index}", f"p{index}", stderr)
+            gen = LoadProcess(relay.port, plan, settings, workdir / f"latencies{index}", f"p{index}", stderr,
+                              impl.tls)
             stack.callback(gen.close)
             gens.append(gen)
         cpu, results = _drive(relay, gens, settings, observer)

@@ -28,14 +28,17 @@ _BASE_PORTS = (20000, 32000)
 
 @dataclass(frozen=True)
 class Impl:
-    """One relay to measure: ours with its I/O loop threads, or a baseline (one loop, one thread)."""
+    """One relay to measure: ours with its I/O loop threads, in clear or over TLS, or a baseline
+    (one loop, one thread, in clear)."""
 
     name: str
     threads: int = 1
+    tls: bool = False
 
     @property
     def label(self) -> str:
-        return f"ours x{self.threads}" if self.name == "ours" else self.name
+        name = f"ours x{self.threads}" if self.name == "ours" else self.name
+        return f"{name} +TLS" if self.tls else name
 
 
 @dataclass
@@ -110,11 +113,13 @@ def stop_process(proc: subprocess.Popen, label: str) -> None:
 
 def _command(impl: Impl, port: int, db_dir: Path, max_room_size: int) -> list[str]:
     if impl.name == "ours":
+        # Over TLS as a fresh install runs: a self-signed certificate made at start in its data dir.
+        tls = ["--data-dir", str(db_dir)] if impl.tls else ["--no-tls"]
         return [sys.executable, "server_main.py", "--host", "127.0.0.1", "--port", str(port),
                 "--threads", str(impl.threads), "--db", f"sqlite:///{db_dir / 'relay.db'}",
                 "--log-level", "WARNING", "--stats-interval", "0", "--max-room-size", str(max_room_size),
                 # Every load participant registers from this one address: a real school would not.
-                "--rate-limit", "register_per_address=none"]
+                "--rate-limit", "register_per_address=none", *tls]
     command = [sys.executable, "-m", "benchmarks.baselines.asyncio_relay", "--port", str(port)]
     return [*command, "--uvloop"] if impl.name == "uvloop" else command
 

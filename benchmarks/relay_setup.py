@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import selectors
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +30,21 @@ class SetupError(RuntimeError):
     """The server refused or did not answer a setup step; the message says which and why."""
 
 
-class FrameSocket:
-    """A blocking TCP connection that sends requests and reads whole frames."""
+def client_tls() -> ssl.SSLContext:
+    """TLS without checking the relay's throwaway certificate: the cost measured is the relay's."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SETUP_TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+class FrameSocket:
+    """A blocking TCP connection (TLS with `tls`) that sends requests and reads whole frames."""
+
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=SETUP_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = tls.wrap_socket(sock, server_hostname="127.0.0.1") if tls is not None else sock
         self.buffer = bytearray()
         self._next_id = 0
 
@@ -50,6 +60,9 @@ class FrameSocket:
             raise SetupError("the server closed a connection during setup")
         buffer = self.buffer
         buffer += chunk
+        # TLS hands out one record per recv: what is decrypted already never makes the socket readable.
+        while isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            buffer += self.sock.recv(1 << 20)
         messages, start = [], 0
         while len(buffer) - start >= LENGTH.size:
             (length,) = LENGTH.unpack_from(buffer, start)
@@ -107,18 +120,19 @@ class Participant:
     media: dict[str, FrameSocket] = field(default_factory=dict)
 
 
-def make_participants(port: int, plan: dict[str, Any], tag: str) -> list[Participant]:
+def make_participants(port: int, plan: dict[str, Any], tag: str,
+                      tls: ssl.SSLContext | None = None) -> list[Participant]:
     """Connect the control connection of everyone this process plays, as the plan lays out."""
     people = []
     for room in plan["rooms"]:
         roles = [True] * room["senders"] + [False] * room["listeners"]
         for index, sends in enumerate(roles):
             people.append(Participant(f"{tag}-{room['key']}-{index}", room["key"], sends,
-                                      room["create"] and index == 0, FrameSocket(port)))
+                                      room["create"] and index == 0, FrameSocket(port, tls)))
     return people
 
 
-def log_in(people: list[Participant], port: int) -> None:
+def log_in(people: list[Participant], port: int, tls: ssl.SSLContext | None = None) -> None:
     """hello, register, login, then media_hello on a fresh audio and video connection each."""
     exchange([(p.control, "hello", {"version": PROTOCOL_VERSION, "client": "relay_bench"}) for p in people])
     exchange([(p.control, "register", {"username": p.name, "password": PASSWORD}) for p in people])
@@ -128,7 +142,7 @@ def log_in(people: list[Participant], port: int) -> None:
     hellos = []
     for person in people:
         for offset, stream in ((1, "audio"), (2, "video")):
-            person.media[stream] = FrameSocket(port + offset)
+            person.media[stream] = FrameSocket(port + offset, tls)
             hellos.append((person.media[stream], "media_hello", {"token": person.token, "stream": stream}))
     exchange(hellos)
 

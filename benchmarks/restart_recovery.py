@@ -30,6 +30,7 @@ from typing import Any
 from benchmarks.soak import LOAD_TOOL_LIMITS, free_base_port, process_figures
 from protocol.media import StreamKind
 from qt_client.net import MeetingClient
+from qt_client.net.server_trust import ServerTrust
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM_SIZE = 5
@@ -37,6 +38,11 @@ ROOM_SIZE = 5
 BOT_SECONDS = 3600
 # A sender not heard again by then counts as never.
 GIVE_UP_AFTER = 30.0
+
+
+def server_certificate(workdir: Path) -> Path:
+    """The self-signed certificate the server makes in its data directory on its first start (and keeps)."""
+    return workdir / "data" / "tls" / "server.crt"
 
 
 def start_server(port: int, workdir: Path, log: Any) -> tuple[subprocess.Popen, float]:
@@ -58,11 +64,12 @@ def start_server(port: int, workdir: Path, log: Any) -> tuple[subprocess.Popen, 
 class Watcher:
     """A member of one room that notes when each sender's video first arrived after a moment."""
 
-    def __init__(self, port: int, name: str, room_id: str) -> None:
+    def __init__(self, port: int, name: str, room_id: str, certificate: Path) -> None:
         self._lock = threading.Lock()
         self._since = 0.0
         self.first_after: dict[int, float] = {}
-        self.client = MeetingClient("127.0.0.1", port, request_timeout=5.0)
+        self.client = MeetingClient("127.0.0.1", port, request_timeout=5.0,
+                                    trust=ServerTrust(cafile=str(certificate)))
         self.client.on_media = self._arrived
         self.client.connect()
         self.client.register(name, "watcher-password")
@@ -95,7 +102,8 @@ def start_bots(port: int, count: int, persistent: bool,
         args = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}", "--user", f"bot{n}",
                 "--password", "bot-password", "--codec", "jpeg", "--size", "160x120", "--fps", "10",
                 "--pre-encoded", "--no-decode", "--linger", "0", "--seconds", str(BOT_SECONDS),
-                "--log-level", "INFO"]  # each reconnect attempt, in the bot's log under --workdir
+                "--log-level", "INFO",  # each reconnect attempt, in the bot's log under --workdir
+                "--ca-file", str(server_certificate(workdir))]
         first_of_room = n % ROOM_SIZE == 0
         if first_of_room:
             args += ["--create-room", *(["--persistent"] if persistent else [])]
@@ -131,7 +139,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     server_log = (workdir / "server.err").open("w")
     server, _ = start_server(port, workdir, server_log)
     bots, rooms = start_bots(port, args.bots, args.rooms == "persistent", workdir)
-    watchers = [Watcher(port, f"watcher{n}", room) for n, room in enumerate(rooms)]
+    certificate = server_certificate(workdir)
+    watchers = [Watcher(port, f"watcher{n}", room, certificate) for n, room in enumerate(rooms)]
     restarts: list[dict[str, Any]] = []
     try:
         for watcher in watchers:

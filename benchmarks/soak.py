@@ -69,7 +69,9 @@ def start_bots(port: int, count: int, seconds: float, workdir: Path) -> list[tup
         err = workdir / f"bot{n}.err"
         args = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}", "--user", f"soak{n}",
                 "--password", "soak-password", "--codec", "jpeg", "--size", "320x240", "--fps", "15",
-                "--pre-encoded", "--no-decode", "--seconds", str(seconds), "--linger", "2"]
+                "--pre-encoded", "--no-decode", "--seconds", str(seconds), "--linger", "2",
+                # The certificate the server made in workdir on its first start (kept across restarts).
+                "--ca-file", str(workdir / "data" / "tls" / "server.crt")]
         room_size = min(ROOM_SIZE, count - n // ROOM_SIZE * ROOM_SIZE)
         args += ["--wait-members", str(room_size)]
         args += ["--create-room", "--persistent"] if n % ROOM_SIZE == 0 else ["--room", room_id]

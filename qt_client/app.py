@@ -17,6 +17,8 @@ from PyQt5.QtWidgets import QInputDialog, QMessageBox, QPushButton
 
 from qt_client.call_media import CallMedia
 from qt_client.net.avatar import decode_avatar
+from qt_client.net.pin_store import PinStore
+from qt_client.net.server_trust import ServerTrust
 from qt_client.room_events import by_id, presenter_name, room_events
 from qt_client.ui.client_settings import ClientSettings
 from qt_client.ui.dialogs import show_error_dialog, show_logged_in_elsewhere
@@ -24,7 +26,9 @@ from qt_client.ui.lobby_window import LobbyWindow
 from qt_client.ui.login_window import LoginWindow
 from qt_client.ui.room_window import RoomWindow
 from qt_client.ui.settings_dialog import SettingsDialog
-from qt_client.workers.session_worker import SessionWorker
+from qt_client.ui.trust_dialogs import show_server_key_changed
+from qt_client.workers.session_worker import SERVER_KEY_CHANGED, SessionWorker
+from qt_client.workers.trust_prompt import TrustPrompt
 from qt_client.workers.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,8 @@ class MeetingApp(QObject):
         self.room_window = RoomWindow()
         self.profile: dict[str, Any] | None = None
         self.state = "disconnected"
-        self.session = SessionWorker()
+        self.trust_prompt = TrustPrompt(self.login_window)
+        self.session = SessionWorker(make_trust=self._make_trust)
         self.session_thread = WorkerThread(self.session, "session")
         self.media = CallMedia(settings, self.room_window)
         self.dialog: QMessageBox | None = None
@@ -137,6 +142,11 @@ class MeetingApp(QObject):
 
     # -- login and lobby ------------------------------------------------------
 
+    def _make_trust(self) -> ServerTrust:
+        """System CAs (or the settings' CA file); a self-signed server's key pinned once the person agrees."""
+        return ServerTrust(pins=PinStore(self.settings.known_servers_path), ask=self.trust_prompt.ask,
+                           cafile=self.settings.ca_file or None)
+
     def _log_in(self, server: str, user: str, password: str, register: bool) -> None:
         host, _, port = server.rpartition(":")
         if not host or not port.isdigit():
@@ -168,7 +178,11 @@ class MeetingApp(QObject):
         self.login_window.show()
 
     def _on_request_failed(self, request: str, code: str, message: str) -> None:
-        if request in REQUESTS_FROM_LOGIN or self.profile is None:
+        if code == SERVER_KEY_CHANGED:
+            self.login_window.set_busy(False)
+            self.login_window.show_error("Not connected: the server's key changed.")
+            self.dialog = show_server_key_changed(self.login_window, message)
+        elif request in REQUESTS_FROM_LOGIN or self.profile is None:
             self.login_window.set_busy(False)
             self.login_window.show_error(message)
         elif request == "update_profile":
@@ -263,6 +277,8 @@ class MeetingApp(QObject):
         self.login_window.show()
         if reason == "logged_in_elsewhere":
             self.dialog = show_logged_in_elsewhere(self.login_window)
+        elif reason == "server_key_changed":
+            self.dialog = show_server_key_changed(self.login_window, message)
         else:
             self.dialog = show_error_dialog(self.login_window, "Session ended",
                                             message or "The server ended the session. Log in again.")
@@ -333,6 +349,7 @@ class MeetingApp(QObject):
     def close(self) -> None:
         """Stop every thread: media first, the session (which owns the connection) last."""
         self.media.close()
+        self.trust_prompt.cancel_all()  # a session thread waiting for an answer is told no
         self.session_thread.stop()
         for window in (self.room_window, self.lobby, self.login_window):
             window.hide()

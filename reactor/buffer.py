@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 
 class Buffer:
@@ -78,6 +79,14 @@ class Buffer:
         if len(self._data) - self._write < min_room:
             self._make_room(min_room)
         n = sock.recv_into(self._view[self._write:])
+        self._write += n
+        return n
+
+    def fill(self, read_into: Callable[[int, memoryview], int], min_room: int) -> int:
+        """One `read_into(n, view)` (an SSLObject's read) into the free tail; returns its count."""
+        if len(self._data) - self._write < min_room:
+            self._make_room(min_room)
+        n = read_into(min_room, self._view[self._write:])
         self._write += n
         return n
 

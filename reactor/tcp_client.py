@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from reactor.buffer import Buffer
 from reactor.connector import Connector
 from reactor.event_loop import EventLoop
 from reactor.tcp_connection import TcpConnection
+from reactor.tls_layer import TlsLayer
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ class TcpClient:
 
     With `retry`, a connection that closes is dialled again with back-off
     (`next_delay` gives the waits, as for Connector).
+    With `tls_context`, the connection speaks TLS to `server_hostname` (the
+    address's host by default); a handshake that fails never reaches
+    `connection_callback` but `tls_failed_callback(error)`.
     """
 
     def __init__(self, loop: EventLoop, address: tuple[str, int], name: str = "client",
@@ -39,6 +44,10 @@ class TcpClient:
         self.connection_callback: Callable[[TcpConnection], None] = lambda conn: None
         self.message_callback: Callable[[TcpConnection, Buffer], None] | None = None
         self.write_complete_callback: Callable[[TcpConnection], None] | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        self.server_hostname: str = address[0]
+        self.tls_peer_check: Callable[[TcpConnection], None] | None = None
+        self.tls_failed_callback: Callable[[Exception], None] | None = None
 
     @property
     def connection(self) -> TcpConnection | None:
@@ -64,7 +73,9 @@ class TcpClient:
     def _new_connection(self, sock: socket.socket) -> None:
         self.loop.assert_in_loop_thread()
         try:
-            conn = TcpConnection(self.loop, f"{self.name}#{next(_ids)}", sock, sock.getpeername())
+            context = self.tls_context
+            tls = None if context is None else TlsLayer(context, False, self.server_hostname)
+            conn = TcpConnection(self.loop, f"{self.name}#{next(_ids)}", sock, sock.getpeername(), tls)
         except OSError as exc:  # the server reset it at once
             log.info("%s: connection to %s lost at once: %s", self.name, self.connector.address, exc)
             sock.close()
@@ -76,6 +87,7 @@ class TcpClient:
             conn.message_callback = self.message_callback
         conn.write_complete_callback = self.write_complete_callback
         conn.close_callback = self._remove_connection
+        conn.tls_peer_check = self.tls_peer_check
         with self._lock:
             self._connection = conn
         conn.connect_established()
@@ -86,6 +98,8 @@ class TcpClient:
             if self._connection is conn:
                 self._connection = None
         self.loop.queue_in_loop(conn.connect_destroyed)
+        if conn.tls_error is not None and self.tls_failed_callback is not None:
+            self.tls_failed_callback(conn.tls_error)
         if self.retry and self._wanted:
             log.info("%s: connection to %s lost; reconnecting", self.name, self.connector.address)
             self.connector.restart()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.buffer import Buffer
 from reactor.channel import Channel
+from reactor.tls_layer import TlsLayer
 
 if TYPE_CHECKING:
     from reactor.event_loop import EventLoop
+    from reactor.timer import Timer
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,14 @@ class TcpConnection:
 
     A user callback that raises closes this connection (logged, and counted
     in the loop's `callback_errors`); the loop and its other connections go on.
+
+    With `tls` (a TlsLayer), the connection stays CONNECTING until the TLS
+    handshake is done, and only then calls `connection_callback`; a handshake
+    that fails or takes over `handshake_timeout` closes it with one log line,
+    and the user hears nothing of it (`tls_error` says why). After that every
+    send is encrypted before it is queued, every read decrypted before the
+    message callback sees it: the queue, water marks and write-complete work on
+    the ciphertext, which is as long as the plaintext give or take 22 bytes a record.
     """
 
     DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
@@ -81,8 +92,13 @@ class TcpConnection:
     # Buffer.INITIAL_SIZE once nearly empty; below it, a stream of ordinary
     # video frames keeps its buffer instead of regrowing it for every frame.
     INPUT_SHRINK_ABOVE = 256 * 1024
+    # A TLS handshake not done by then closes the connection (a peer that connects and says nothing).
+    DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+    # Ciphertext taken from the socket per read under TLS.
+    TLS_RECV_SIZE = 64 * 1024
 
-    def __init__(self, loop: EventLoop, name: str, sock: socket.socket, peer_address: Any) -> None:
+    def __init__(self, loop: EventLoop, name: str, sock: socket.socket, peer_address: Any,
+                 tls: TlsLayer | None = None) -> None:
         self.loop = loop
         self.name = name
         self.socket = sock
@@ -96,6 +112,17 @@ class TcpConnection:
         self._progress_at = 0.0
         self.high_water_mark = self.DEFAULT_HIGH_WATER_MARK
         self.context: Any = None  # free for the application's per-connection state
+        self.tls = tls
+        self.handshake_timeout = self.DEFAULT_HANDSHAKE_TIMEOUT
+        self._handshake_timer: Timer | None = None
+        self._close_notify_sent = False
+        self._corked: list[bytes] = []  # TLS plaintext of this loop round, see _cork
+        self._corked_bytes = 0
+        # Why the TLS handshake failed (an ssl.SSLError, TimeoutError, ConnectionError); None otherwise.
+        self.tls_error: Exception | None = None
+        # Called once the handshake is done, before the connection counts as up: raising
+        # ssl.SSLError refuses the peer (a client checks a pinned key here).
+        self.tls_peer_check: Callable[[TcpConnection], None] | None = None
 
         self.connection_callback: Callable[[TcpConnection], None] = lambda conn: None
         self.message_callback: Callable[[TcpConnection, Buffer], None] = _no_message
@@ -109,7 +136,7 @@ class TcpConnection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _keep_alive(sock)
         self._channel = Channel(loop, sock)
-        self._channel.on_read = self._handle_read
+        self._channel.on_read = self._handle_read if tls is None else self._handle_tls_read
         self._channel.on_write = self._handle_write
         self._channel.on_error = self._handle_callback_error
 
@@ -126,6 +153,12 @@ class TcpConnection:
     @property
     def output_bytes(self) -> int:
         """Bytes queued for the socket and not yet accepted by the kernel."""
+        return self._output_bytes + self._corked_bytes
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Of those, the bytes the kernel has refused so far: 0 while the peer keeps up. (Under TLS
+        the rest waits for the end of the loop's round, to go out in one write.)"""
         return self._output_bytes
 
     def output_stalled_for(self, now: float) -> float:
@@ -150,6 +183,14 @@ class TcpConnection:
     def connect_established(self) -> None:
         self.loop.assert_in_loop_thread()
         assert self.state is _CONNECTING, self.state
+        if self.tls is not None:
+            self._channel.enable_reading()
+            self._handshake_timer = self.loop.run_after(self.handshake_timeout, self._handshake_overdue)
+            self._advance_handshake()  # the client's hello goes out now
+            return
+        self._become_connected()
+
+    def _become_connected(self) -> None:
         self.state = _CONNECTED
         self._channel.enable_reading()
         try:
@@ -165,6 +206,8 @@ class TcpConnection:
         self.state = _DISCONNECTED
         self._channel.disable_all()
         self._discard_output()
+        if self.tls is not None:
+            self._cancel_handshake_timer()  # destroyed mid-handshake (server stop)
         try:
             if was_open:  # closed by its owner (server stop), not by the peer: tell the user
                 self.connection_callback(self)
@@ -202,7 +245,10 @@ class TcpConnection:
         buffer, as it nearly always does, nothing is allocated.
         """
         if self.state is _CONNECTED:
-            self._write_or_queue(data, None)
+            if self.tls is not None:
+                self._cork(data)
+            else:
+                self._write_or_queue(data, None)
 
     def _send_in_loop(self, buffers: tuple[BytesLike, ...]) -> None:
         if self.state is not _CONNECTED:
@@ -210,10 +256,33 @@ class TcpConnection:
             # loop in the order they were called, sends from any thread too).
             log.debug("%s: %s, dropping %d buffers", self.name, self.state.value, len(buffers))
             return
-        if len(buffers) == 1:
+        if self.tls is not None:
+            self._cork(buffers[0] if len(buffers) == 1 else b"".join(buffers))
+        elif len(buffers) == 1:
             self._write_or_queue(buffers[0], None)
         else:
             self._write_or_queue(None, buffers)
+
+    def _cork(self, data: BytesLike) -> None:
+        """Under TLS, what is sent during one round of the loop is encrypted and written at the
+        round's end, all at once: the frames the relay fans out to this peer meanwhile cost one
+        encryption call and one syscall, not one each. Counted in `output_bytes` meanwhile (a
+        bound on what one waits for must see it), not in `backlog_bytes` (nothing was refused)."""
+        corked = self._corked
+        corked.append(data if isinstance(data, bytes) else bytes(data))  # the caller may reuse its buffer
+        self._corked_bytes += len(data)
+        if len(corked) == 1:
+            self.loop.queue_in_loop(self._uncork)
+
+    def _uncork(self) -> None:
+        corked = self._corked
+        if not corked:
+            return
+        self._corked = []
+        self._corked_bytes = 0
+        # DISCONNECTING: sent before a shutdown or force_close was asked for, so it still goes.
+        if self.tls is not None and (self.state is _CONNECTED or self.state is _DISCONNECTING):
+            self._write_or_queue(self.tls.encrypt(corked[0] if len(corked) == 1 else b"".join(corked)), None)
 
     def _write_or_queue(self, data: BytesLike | None, buffers: tuple[BytesLike, ...] | None) -> None:
         """One buffer (`data`) or several (`buffers`): straight to the socket when nothing is
@@ -290,7 +359,8 @@ class TcpConnection:
                 n = 0
         if not output:
             self._channel.disable_writing()
-            if self.write_complete_callback is not None:
+            # (while CONNECTING, what drained was our part of the TLS handshake)
+            if self.write_complete_callback is not None and self.state is not _CONNECTING:
                 self.loop.queue_in_loop(partial(self._notify, self.write_complete_callback))
             if self.state is _DISCONNECTING:
                 self._shutdown_write()
@@ -298,6 +368,8 @@ class TcpConnection:
     def _discard_output(self) -> None:
         self._output.clear()
         self._output_bytes = 0
+        self._corked = []
+        self._corked_bytes = 0
 
     def _notify(self, callback: Callable[..., None], *args: Any) -> None:
         """Run a queued user callback; one that raises closes this connection."""
@@ -324,6 +396,112 @@ class TcpConnection:
                 buffer.shrink()  # a large frame has gone: give its memory back
         else:
             self._handle_close()
+
+    # -- TLS (loop thread) ---------------------------------------------------
+
+    def _handle_tls_read(self) -> None:
+        try:
+            data = self.socket.recv(self.TLS_RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._handle_error("recv", exc)
+            return
+        tls = self.tls
+        assert tls is not None
+        if not data:
+            if not tls.handshake_done:
+                # A port probe or a health check more often than an attack: not worth a warning.
+                self._handshake_failed(ConnectionResetError("closed by the peer during the TLS handshake"),
+                                       logging.INFO)
+            else:
+                self._handle_close()  # unexpected EOF (no close_notify): the same as a clean end to us
+            return
+        tls.feed(data)
+        if not tls.handshake_done:
+            self._advance_handshake()
+            if self.state is not _CONNECTED:
+                return  # still shaking hands, or refused, or closed by the connection callback
+        buffer = self.input
+        before = len(buffer)
+        try:
+            still_open = tls.read_into(buffer.fill)
+        except ssl.SSLError as exc:
+            log.warning("%s from %s: TLS error (%s); closing", self.name, self.peer_address, _reason(exc))
+            self._handle_close()
+            return
+        self._flush_tls()  # a key update's answer, if the peer asked for one
+        if len(buffer) > before:
+            self.message_callback(self, buffer)
+            if buffer.capacity > self.INPUT_SHRINK_ABOVE and len(buffer) <= self.RECV_ROOM:
+                buffer.shrink()
+        if not still_open:
+            if not self._close_notify_sent:  # answer the peer's close_notify with ours: a clean end
+                self._close_notify_sent = True
+                self.tls.close_notify()
+                self._flush_tls()
+            self._handle_close()
+
+    def _advance_handshake(self) -> None:
+        tls = self.tls
+        assert tls is not None
+        try:
+            done = tls.do_handshake()
+        except ssl.SSLError as exc:
+            self._flush_tls()  # our alert, so that the peer learns why
+            self._handshake_failed(exc)
+            return
+        self._flush_tls()
+        if not done:
+            return
+        self._cancel_handshake_timer()
+        if self.tls_peer_check is not None:
+            try:
+                self.tls_peer_check(self)
+            except ssl.SSLError as exc:
+                self._handshake_failed(exc)
+                return
+        log.debug("%s: TLS up with %s: %s", self.name, self.peer_address, tls.describe())
+        self._become_connected()
+
+    def _handshake_failed(self, exc: Exception, level: int = logging.WARNING) -> None:
+        self.tls_error = exc
+        # One line, no traceback: a plaintext client or a port scanner is not our bug.
+        log.log(level, "%s from %s: TLS handshake failed (%s); closing", self.name, self.peer_address,
+                _reason(exc))
+        self._handle_close()
+
+    def _handshake_overdue(self) -> None:
+        self._handshake_timer = None
+        if self.state is _CONNECTING:
+            self._handshake_failed(TimeoutError(f"not done within {self.handshake_timeout:g} s"))
+
+    def _cancel_handshake_timer(self) -> None:
+        if self._handshake_timer is not None:
+            self.loop.cancel(self._handshake_timer)
+            self._handshake_timer = None
+
+    def _flush_tls(self) -> None:
+        """Send what the TLS layer wrote by itself (handshake, alerts), behind any queued output."""
+        assert self.tls is not None
+        out = self.tls.take_output()
+        if not out:
+            return
+        written = 0
+        if not self._output:
+            try:
+                written = self.socket.send(out, _SEND_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError as exc:
+                log.info("%s: send failed (%s), closing", self.name, exc)
+                self._discard_output()
+                self.force_close()
+                return
+        if written < len(out):
+            self._enqueue((out,), written, len(out) - written)
+            if not self._channel.is_writing:
+                self._channel.enable_writing()
 
     def start_reading(self) -> None:
         """Resume reading (flow control); safe from any thread."""
@@ -355,6 +533,15 @@ class TcpConnection:
     def _shutdown_write(self) -> None:
         if self._channel.is_writing or self.state is _DISCONNECTED:
             return  # _handle_write calls us again once the output has drained
+        if self.tls is not None and not self._close_notify_sent:
+            self._uncork()  # what was sent before the shutdown goes before the alert
+            if self._channel.is_writing:
+                return  # _handle_write calls us again once that has drained
+            self._close_notify_sent = True
+            self.tls.close_notify()
+            self._flush_tls()
+            if self._channel.is_writing:
+                return  # the alert waits behind the queue: FIN after it
         try:
             self.socket.shutdown(socket.SHUT_WR)
         except OSError as exc:
@@ -366,7 +553,9 @@ class TcpConnection:
         self.loop.run_in_loop(self._force_close_in_loop)
 
     def _force_close_in_loop(self) -> None:
-        if self.state is _CONNECTED or self.state is _DISCONNECTING:
+        if self.state is _CONNECTING and self.tls is not None and self._channel.is_reading:
+            self.loop.queue_in_loop(self._close_if_open)  # mid-handshake: it never came up
+        elif self.state is _CONNECTED or self.state is _DISCONNECTING:
             # Closing from here on: sends are dropped, and the close itself
             # waits until the callback we may be inside of has returned.
             self.state = _DISCONNECTING
@@ -389,13 +578,26 @@ class TcpConnection:
     def _handle_close(self) -> None:
         if self.state is _DISCONNECTED:
             return
+        was_up = self.state is not _CONNECTING  # a TLS handshake that failed was never up
         self.state = _DISCONNECTED
         self._channel.disable_all()
         self._discard_output()
+        if self.tls is not None:
+            self._cancel_handshake_timer()
         try:
-            self.connection_callback(self)
+            if was_up:
+                self.connection_callback(self)
         finally:
             self.close_callback(self)  # whatever the user did, the owner forgets us
 
     def __repr__(self) -> str:
         return f"<TcpConnection {self.name} {self.state.value} peer={self.peer_address}>"
+
+
+def _reason(exc: Exception) -> str:
+    """An SSL error's short reason (WRONG_VERSION_NUMBER, CERTIFICATE_VERIFY_FAILED ...), else the message."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return exc.reason
+    return str(exc) or type(exc).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -13,6 +14,7 @@ from reactor.buffer import Buffer
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread_pool import EventLoopThreadPool
 from reactor.tcp_connection import TcpConnection
+from reactor.tls_layer import TlsLayer
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,8 @@ class TcpServer:
     """muduo's TcpServer: each connection lives on one I/O loop, round robin.
 
     Callbacks run on the connection's own loop. The table of connections is
-    kept by the base loop, which alone adds and removes entries.
+    kept by the base loop, which alone adds and removes entries. With
+    `tls_context` every connection speaks TLS (see TcpConnection).
     """
 
     def __init__(self, loop: EventLoop, host: str, port: int, name: str = "server",
@@ -45,6 +48,8 @@ class TcpServer:
         self.high_water_mark_callback: Callable[[TcpConnection, int], None] | None = None
         self.high_water_mark = TcpConnection.DEFAULT_HIGH_WATER_MARK
         self.thread_init_callback: Callable[[EventLoop], None] | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        self.handshake_timeout = TcpConnection.DEFAULT_HANDSHAKE_TIMEOUT
 
     @property
     def address(self) -> tuple:
@@ -83,7 +88,8 @@ class TcpServer:
         name = f"{self.name}#{self._next_id}"
         self._next_id += 1
         try:
-            conn = TcpConnection(io_loop, name, sock, peer_address)
+            tls = None if self.tls_context is None else TlsLayer(self.tls_context, True, None)
+            conn = TcpConnection(io_loop, name, sock, peer_address, tls)
         except OSError as exc:  # the peer may already have gone (getsockname fails)
             log.info("%s: new connection from %s failed at once: %s", self.name, peer_address, exc)
             sock.close()
@@ -94,6 +100,7 @@ class TcpServer:
         conn.write_complete_callback = self.write_complete_callback
         conn.high_water_mark_callback = self.high_water_mark_callback
         conn.high_water_mark = self.high_water_mark
+        conn.handshake_timeout = self.handshake_timeout
         conn.close_callback = self._remove_connection
         self.connections[name] = conn
         io_loop.run_in_loop(conn.connect_established)

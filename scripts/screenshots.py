@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.desktop_session import (  # noqa: E402  (after the path is set)
     meeting_server,
+    server_cert,
     settle,
     start_bot,
     stop_bots,
@@ -55,6 +56,7 @@ def run_client(port: int, out: Path, workdir: Path) -> None:
     app = QApplication(sys.argv[:1])
     settings = ClientSettings(str(workdir / "client.ini"))
     settings.microphone, settings.codec, settings.size = "tone", "jpeg", "640x480"
+    settings.ca_file = str(server_cert(workdir))
     meeting = MeetingApp(settings)
     bots = []
     try:
@@ -81,7 +83,8 @@ def run_client(port: int, out: Path, workdir: Path) -> None:
         wait_for(room.isVisible, 15, "the room window")
         room.resize(*ROOM_SIZE)
         room_id = room.room_id
-        bots = [start_bot(port, room_id, name, *BOT_ARGS) for name in ("grace", "alan", "linus", "barbara")]
+        bots = [start_bot(port, room_id, name, *BOT_ARGS, ca_file=server_cert(workdir))
+                for name in ("grace", "alan", "linus", "barbara")]
         grid = room.grid
         wait_for(lambda: len(grid.user_ids) == 5, 30, "five participants")
         wait_for(lambda: all(grid.tile(uid).frames_shown > 5 for uid in grid.user_ids), 30, "live video")
@@ -96,7 +99,8 @@ def run_client(port: int, out: Path, workdir: Path) -> None:
         settle(3.0)
         shoot(room, out / "room_speaker.png")
 
-        bots.append(start_bot(port, room_id, "hopper", *BOT_ARGS, "--screen", "slide", "--video", "none"))
+        bots.append(start_bot(port, room_id, "hopper", *BOT_ARGS, "--screen", "slide", "--video", "none",
+                              ca_file=server_cert(workdir)))
         wait_for(lambda: grid.presentation_tile() is not None and grid.presentation_tile().frames_shown > 0,
                  30, "the presentation")
         settle(1.5)

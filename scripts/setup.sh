@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libxcb-shape0 libgl1 libegl1 libfontconfig1 libdbus-1-3
   # benchmarks: raw loopback bandwidth as the ceiling; perf for benchmarks/relay_profile.py
   iperf3 linux-perf
+  # tests: a TLS client that is not ours (openssl s_client) checks the server's versions and suites
+  openssl
 )
 
 missing_apt() {

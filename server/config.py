@@ -41,6 +41,15 @@ class ServerConfig:
     receiver_stall_timeout: float = 10.0
     # Control output queued for a client that does not read; past it the connection is closed.
     control_high_water: int = 8 * 1024 * 1024
+    # TLS on all three ports unless `tls` is False (benchmarks and comparisons only: everything in clear).
+    tls: bool = True
+    # The operator's certificate chain and key (e.g. Let's Encrypt's fullchain.pem and privkey.pem);
+    # without them a self-signed certificate is made once in data_dir/tls and kept.
+    cert_file: str | None = None
+    key_file: str | None = None
+    data_dir: str = "data"
+    # A connection whose TLS handshake is not done by then is closed.
+    tls_handshake_timeout: float = 10.0
 
     @property
     def heartbeat_interval(self) -> float:

@@ -20,6 +20,7 @@ _HEADER_AT = LENGTH.size + 1
 # Sender id and flags of a media header, skipping the rest: all a waiting frame is keyed by.
 _SENDER_AND_FLAGS = struct.Struct("!xI13xB")
 assert _SENDER_AND_FLAGS.size == MEDIA_HEADER.size
+_VIDEO = StreamKind.VIDEO
 # At most this many frames in one gathered write (the kernel refuses more than IOV_MAX, 1024).
 _FLUSH_BATCH = 512
 
@@ -63,7 +64,10 @@ class MediaPeer:
         if not conn.connected:
             return
         # Frames still waiting go first, so that one sender's frames never overtake each other.
-        if conn.output_bytes == 0 and not self.pending:
+        # backlog_bytes, not output_bytes: frames handed over this same round (and not yet written,
+        # under TLS) are no sign of a slow receiver; yet audio's bound counts them.
+        if conn.backlog_bytes == 0 and not self.pending and (
+                self.stream is _VIDEO or conn.output_bytes <= self.AUDIO_QUEUE_LIMIT):
             conn.send_in_loop(frame)
             self.frames_out += 1
             self.stats.frames_out += 1

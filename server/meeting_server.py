@@ -14,6 +14,7 @@ from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
+from reactor.tls_context import server_context
 from server import passwords
 from server.circuit_breaker import CircuitBreaker
 from server.config import ServerConfig
@@ -22,6 +23,7 @@ from server.db_worker_pool import DbWorkerPool
 from server.loop_stats import LoopStats
 from server.storage import open_storage
 from server.storage.storage import Storage
+from server.tls_identity import TlsIdentity, describe, load_identity
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,10 @@ class MeetingServer:
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
         self.service = ControlService(loop, config, self.db, self.stats_by_loop, self.hashing)
+        self.tls: TlsIdentity | None = None
+        if config.tls:
+            self.tls = load_identity(config.cert_file, config.key_file, config.data_dir)
+            self._tls_context = server_context(self.tls.cert_file, self.tls.key_file)
         base = config.port
         self.control_server = self._make_server("control", base, self._on_control_connection,
                                                 self._on_control_frame)
@@ -71,6 +77,9 @@ class MeetingServer:
         codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control")
         server.connection_callback = on_connection
         server.message_callback = codec.on_message
+        if self.tls is not None:
+            server.tls_context = self._tls_context
+            server.handshake_timeout = self.config.tls_handshake_timeout
         return server
 
     @property
@@ -107,6 +116,11 @@ class MeetingServer:
         log.info("listening on %s: control %d, audio %d, video %d; %d I/O threads; database %s",
                  self.config.host, self.control_port, self.audio_port, self.video_port, self.config.threads,
                  _redacted(self.config.db_url))
+        if self.tls is not None:
+            log.info("%s", describe(self.tls))
+        else:
+            log.warning("TLS OFF (--no-tls): passwords, session tokens, chat, audio and video all cross the "
+                        "network in clear. INSECURE: for benchmarks and comparisons only")
 
     def begin_shutdown(self) -> None:
         """Stop accepting and tell every client; `stop` a moment later closes the rest."""

@@ -129,7 +129,11 @@ def running_meeting_server(db_url: str, threads: int = 1, storage: Any = None, p
     """
     from server.config import ServerConfig
     from server.meeting_server import MeetingServer
+    from tests.tls_support import shared_identity
 
+    if settings.get("tls", True) and "cert_file" not in settings:
+        # TLS on, as in production, with the run's one test certificate.
+        settings.update(cert_file=shared_identity().cert_file, key_file=shared_identity().key_file)
     config = ServerConfig(host="127.0.0.1", port=port, threads=threads, db_url=db_url,
                           stats_interval=0, **settings)
     base = EventLoopThread("control")

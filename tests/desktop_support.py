@@ -10,6 +10,7 @@ from PyQt5.QtCore import QPoint, Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from qt_client.net import MeetingClient
+from tests.tls_support import meeting_client
 
 PASSWORD = "secret-pw"
 
@@ -38,7 +39,7 @@ def join_room(qtbot: Any, app: Any, room_id: str) -> None:
 
 
 def guest(server: Any, room_id: str, name: str = "guest") -> MeetingClient:
-    client = MeetingClient("127.0.0.1", server.control_port)
+    client = meeting_client("127.0.0.1", server.control_port)
     client.connect()
     client.register(name, PASSWORD)
     client.login(name, PASSWORD)

@@ -1,7 +1,9 @@
 """A deliberately plain, blocking protocol client for server tests.
 
 It speaks the bytes of docs/PROTOCOL.md directly (not through qt_client), so
-tests can also send what a real client never would.
+tests can also send what a real client never would. Over TLS by default (with
+Python's own ssl module and the test certificate as its CA), in clear with
+`tls=False` against a server run without TLS.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import ssl
 import struct
 import time
 from typing import Any
@@ -25,11 +28,23 @@ class ServerClosed(Exception):
 class RawConnection:
     """One TCP connection: frames out, frames in, requests matched by id."""
 
-    def __init__(self, port: int, timeout: float = 5.0, source: str | None = None) -> None:
+    def __init__(self, port: int, timeout: float = 5.0, tls: bool = True, source: str | None = None) -> None:
         # source: a loopback address of 127.0.0.0/8 to connect from, so that one test can be
         # several client addresses (rate limits and the hashing queue key on the address).
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                             source_address=None if source is None else (source, 0))
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                        source_address=None if source is None else (source, 0))
+        if tls:
+            from tests.tls_support import cert_path
+
+            try:
+                sock = ssl.create_default_context(cafile=str(cert_path())).wrap_socket(
+                    sock, server_hostname="127.0.0.1")
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
+        # A byte read to see whether anything arrives (TLS sockets cannot peek), served first.
+        self._stash = b""
         self.pushes: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
@@ -48,7 +63,8 @@ class RawConnection:
         return body[0], body[1:]
 
     def _read_exactly(self, n: int) -> bytes:
-        data = bytearray()
+        data = bytearray(self._stash[:n])
+        self._stash = self._stash[n:]
         while len(data) < n:
             chunk = self.sock.recv(n - len(data))
             if not chunk:
@@ -105,9 +121,12 @@ class RawConnection:
 
     def nothing_arrives(self, seconds: float = 0.3) -> bool:
         """True if no byte arrives within `seconds` (nothing is consumed)."""
+        if self._stash:
+            return False
         self.sock.settimeout(seconds)
         try:
-            return not self.sock.recv(1, socket.MSG_PEEK)
+            self._stash = self.sock.recv(1)
+            return not self._stash
         except TimeoutError:
             return True
         finally:
@@ -120,7 +139,7 @@ class RawConnection:
             while self.sock.recv(65536):
                 pass
             return True
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):  # ssl: closed without close_notify
             return True
         except TimeoutError:
             return False
@@ -130,7 +149,9 @@ class Participant:
     """A logged-in user with control, audio and video connections."""
 
     def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True) -> None:
-        self.control = RawConnection(server.control_port)
+        # TLS unless the server is a MeetingServer run without it (a server process is taken to have it).
+        self.tls = getattr(server, "tls", True) is not None
+        self.control = RawConnection(server.control_port, tls=self.tls)
         self.control.ok("hello", version=PROTOCOL_VERSION)
         if register:
             self.user_id = self.control.ok("register", username=username, password=password)["user_id"]
@@ -143,7 +164,7 @@ class Participant:
         self.sequence = 0
 
     def _media(self, port: int, stream: str) -> RawConnection:
-        conn = RawConnection(port)
+        conn = RawConnection(port, tls=self.tls)
         assert conn.ok("media_hello", token=self.token, stream=stream)["user_id"] == self.user_id
         return conn
 

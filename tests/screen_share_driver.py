@@ -49,11 +49,13 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--room", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--ca-file", required=True, help="the test server's certificate")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     settings = ClientSettings(str(args.out / "client.ini"))
     settings.microphone, settings.codec, settings.size = "silence", "jpeg", "320x240"
     settings.screen_max_size = "native"
+    settings.ca_file = args.ca_file
     meeting = MeetingApp(settings)
     login = meeting.login_window
     login.set_fields(f"127.0.0.1:{args.port}", "presenter")

@@ -13,6 +13,7 @@ from pathlib import Path
 from protocol import PROTOCOL_VERSION
 from tests.conftest import free_base_port, wait_until
 from tests.raw_client import RawConnection
+from tests.tls_support import server_tls_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,9 +64,12 @@ def server_process(directory: Path, *flags: str) -> Iterator[ServerProcess]:
     port = free_base_port()
     log = directory / "server.log"
     with log.open("w") as log_file:
+        # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
+        tls = [] if "--no-tls" in flags or "--cert" in flags else server_tls_flags()
         proc = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                  "--port", str(port), "--db", f"sqlite:///{directory}/meeting.db",
-                                 "--stats-interval", "0.2", *flags],
+                                 "--data-dir", str(directory / "data"), "--stats-interval", "0.2",
+                                 *tls, *flags],
                                 cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
 
     def listening() -> bool:

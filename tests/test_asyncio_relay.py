@@ -32,7 +32,7 @@ def relay(request) -> Iterator[SimpleNamespace]:
     try:
         line = proc.stdout.readline()
         assert line.startswith("ready "), (line, proc.stderr.read() if proc.poll() is not None else "")
-        yield SimpleNamespace(control_port=int(line.split()[1]))
+        yield SimpleNamespace(control_port=int(line.split()[1]), tls=None)  # the baseline speaks in clear
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=5)
@@ -110,7 +110,7 @@ def test_leaving_tells_the_others_and_stops_the_frames(relay):
 
 
 def test_errors_come_back_in_our_format(relay):
-    conn = RawConnection(relay.control_port)
+    conn = RawConnection(relay.control_port, tls=False)
     assert conn.error_code("heartbeat") == "HELLO_FIRST"
     conn.ok("hello", version=PROTOCOL_VERSION)
     conn.ok("register", username="ada", password="secret-pw")
@@ -120,7 +120,7 @@ def test_errors_come_back_in_our_format(relay):
     assert conn.error_code("list_rooms") == "UNKNOWN_TYPE"
     conn.ok("login", username="ada", password="secret-pw")
     assert conn.error_code("join_room", room_id="zzzzzz") == "UNKNOWN_ROOM"
-    media = RawConnection(relay.control_port + 2)
+    media = RawConnection(relay.control_port + 2, tls=False)
     assert media.error_code("media_hello", token="forged", stream="video") == "BAD_TOKEN"
     assert media.is_closed_by_server()
     conn.close()

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.conftest import running_meeting_server
+from tests.tls_support import bot_tls_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEECH_WAV = os.path.join(ROOT, "tests", "data", "speech_with_gaps.wav")
@@ -16,7 +17,7 @@ SPEECH_WAV = os.path.join(ROOT, "tests", "data", "speech_with_gaps.wav")
 
 def _start_bot(port: int, user: str, *args: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}", "--user", user,
-               "--password", "bot-password", *args]
+               "--password", "bot-password", *bot_tls_flags(), *args]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -20,6 +20,7 @@ from protocol.media import MediaSource, StreamKind
 from qt_client.net import MeetingClient
 from server.storage import open_storage
 from tests.conftest import call_in_loop, free_base_port, running_meeting_server, wait_until
+from tests.tls_support import bot_tls_flags, meeting_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHEAP = ["--size", "160x120", "--fps", "10", "--sample-rate", "16000", "--linger", "0.3"]
@@ -27,7 +28,7 @@ CHEAP = ["--size", "160x120", "--fps", "10", "--sample-rate", "16000", "--linger
 
 def _start_bot(port: int, *args: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}", "--user", "bot",
-               "--password", "bot-password", *CHEAP, *args]
+               "--password", "bot-password", *CHEAP, *bot_tls_flags(), *args]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -75,7 +76,7 @@ class Arrivals:
 
 @contextlib.contextmanager
 def _peer(port: int) -> Iterator[MeetingClient]:
-    with MeetingClient("127.0.0.1", port, request_timeout=5.0) as peer:
+    with meeting_client("127.0.0.1", port, request_timeout=5.0) as peer:
         peer.connect()
         peer.register("peer", "peer-password")
         peer.login("peer", "peer-password")

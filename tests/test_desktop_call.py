@@ -18,6 +18,7 @@ from qt_client.app import MeetingApp
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
 from tests.desktop_support import answer_leave, create_room, drain_frames, guest, join_room, log_in
+from tests.tls_support import cert_path
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def make_settings(path: str) -> ClientSettings:
     settings.microphone = "tone"
     settings.codec = "jpeg"
     settings.size = "320x240"
+    settings.ca_file = str(cert_path())  # the test server's certificate, as a private CA's
     return settings
 
 

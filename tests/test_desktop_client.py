@@ -13,10 +13,10 @@ from PyQt5.QtCore import Qt
 
 from protocol.media import StreamKind
 from qt_client.app import MeetingApp
-from qt_client.net import MeetingClient
 from qt_client.ui.client_settings import ClientSettings
 from tests.conftest import free_base_port, running_meeting_server
 from tests.desktop_support import create_room, guest, log_in
+from tests.tls_support import bot_tls_flags, cert_path, meeting_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +33,7 @@ def settings(tmp_path):
     settings.microphone = "tone"  # no microphone here: a tone that the voice detector lets through
     settings.codec = "jpeg"
     settings.size = "320x240"
+    settings.ca_file = str(cert_path())  # the test server's certificate, as a private CA's
     return settings
 
 
@@ -48,7 +49,7 @@ def test_a_bot_appears_as_a_live_tile_with_big_view_and_back(qtbot, app, server)
     room_id = create_room(qtbot, app)
     command = [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{server.control_port}",
                "--user", "bot", "--password", "bot-password", "--room", room_id, "--size", "320x240",
-               "--codec", "jpeg", "--seconds", "6", "--audio", "none"]
+               "--codec", "jpeg", "--seconds", "6", "--audio", "none", *bot_tls_flags()]
     bot = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         grid = app.room_window.grid
@@ -112,7 +113,7 @@ def test_chat_both_ways_mute_and_camera_off(qtbot, app, server):
 
 def test_a_second_login_shows_logged_in_elsewhere(qtbot, app, server):
     log_in(qtbot, app, server, "twice")
-    other = MeetingClient("127.0.0.1", server.control_port)
+    other = meeting_client("127.0.0.1", server.control_port)
     other.connect()
     other.login("twice", "secret-pw")
     try:
@@ -176,7 +177,7 @@ def test_the_room_shows_reconnecting_and_rejoins_after_a_server_restart(qtbot, s
 
 
 def test_profile_edits_are_saved_and_saved_rooms_are_listed_and_joinable(qtbot, app, server):
-    owner = MeetingClient("127.0.0.1", server.control_port)
+    owner = meeting_client("127.0.0.1", server.control_port)
     owner.connect()
     owner.register("owner", "secret-pw")
     owner.login("owner", "secret-pw")

@@ -21,6 +21,7 @@ from qt_client.net.reconnect_policy import ReconnectPolicy
 from server.storage import open_storage
 from tests.conftest import call_in_loop, free_base_port, running_meeting_server, wait_until
 from tests.tcp_proxy import TcpProxy
+from tests.tls_support import meeting_client
 
 PASSWORD = "correct horse"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value: base64 must round-trip them all
@@ -60,7 +61,7 @@ def make_client(sqlite_meeting_server: Any) -> Iterator[Any]:
 
     def make(username: str | None = None, **options: Any) -> MeetingClient:
         options.setdefault("request_timeout", 3.0)
-        client = MeetingClient("127.0.0.1", sqlite_meeting_server.control_port, **options)
+        client = meeting_client("127.0.0.1", sqlite_meeting_server.control_port, **options)
         clients.append(client)
         client.connect()
         if username is not None:
@@ -281,7 +282,7 @@ def test_logout_then_log_in_as_someone_else(make_client: Any) -> None:
 def test_heartbeats_keep_an_idle_member_in_the_room(tmp_path: Any) -> None:
     # The server drops whoever is silent for 0.9 s; the client beats every 0.3 s on its own.
     with running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", heartbeat_timeout=0.9) as server:
-        with MeetingClient("127.0.0.1", server.control_port) as ada:
+        with meeting_client("127.0.0.1", server.control_port) as ada:
             ada.connect()
             ada.register("ada", PASSWORD)
             ada.login("ada", PASSWORD)
@@ -318,7 +319,7 @@ def test_calls_fail_clearly_without_a_server() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens here
-    client = MeetingClient("127.0.0.1", port, request_timeout=0.5)
+    client = meeting_client("127.0.0.1", port, request_timeout=0.5)
     try:
         with pytest.raises(NotConnectedError):
             client.list_rooms()
@@ -337,9 +338,9 @@ def test_calls_fail_clearly_without_a_server() -> None:
 def test_reconnects_and_rejoins_after_a_server_restart(tmp_path: Any) -> None:
     port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
     with contextlib.ExitStack() as clients:
-        ada = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0))
-        bob = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0))
-        carol = clients.enter_context(MeetingClient("127.0.0.1", port, request_timeout=3.0, reconnect=False))
+        ada = clients.enter_context(meeting_client("127.0.0.1", port, request_timeout=3.0))
+        bob = clients.enter_context(meeting_client("127.0.0.1", port, request_timeout=3.0))
+        carol = clients.enter_context(meeting_client("127.0.0.1", port, request_timeout=3.0, reconnect=False))
         ada_events, bob_events, carol_events = Recorder(ada), Recorder(bob), Recorder(carol)
         with running_meeting_server(db_url, port=port):
             for client, name in ((ada, "ada"), (bob, "bob"), (carol, "carol")):
@@ -405,7 +406,7 @@ def _log_in(client: MeetingClient, name: str) -> None:
 
 def test_back_in_the_room_within_seconds_of_a_restarted_server(tmp_path: Any) -> None:
     port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
-    with MeetingClient("127.0.0.1", port, request_timeout=3.0) as ada:
+    with meeting_client("127.0.0.1", port, request_timeout=3.0) as ada:
         timeline = Timeline(ada)
         with running_meeting_server(db_url, port=port) as server:
             _log_in(ada, "ada")
@@ -434,7 +435,7 @@ def test_back_in_the_room_within_seconds_of_a_restarted_server(tmp_path: Any) ->
 def test_the_server_saying_it_restarts_makes_the_first_attempts_fast(tmp_path: Any) -> None:
     port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
     policy = ReconnectPolicy(random_fraction=lambda: 1.0)  # every wait at its window's top
-    with MeetingClient("127.0.0.1", port, request_timeout=3.0, reconnect_policy=policy) as ada:
+    with meeting_client("127.0.0.1", port, request_timeout=3.0, reconnect_policy=policy) as ada:
         timeline = Timeline(ada)
         with running_meeting_server(db_url, port=port) as server:
             _log_in(ada, "ada")
@@ -451,7 +452,7 @@ def test_a_server_that_stops_answering_is_noticed_within_two_heartbeats(tmp_path
     # Heartbeats every 0.5 s; the server drops a silent session after 1.5 s.
     with (running_meeting_server(f"sqlite:///{tmp_path}/meeting.db", heartbeat_timeout=1.5) as server,
           TcpProxy(server.control_port) as proxy,
-          MeetingClient("127.0.0.1", proxy.port, request_timeout=3.0) as ada):
+          meeting_client("127.0.0.1", proxy.port, request_timeout=3.0) as ada):
         _log_in(ada, "ada")
         room_id = ada.create_room(persistent=True)["room"]["room_id"]
         timeline = Timeline(ada)
@@ -470,7 +471,7 @@ def test_a_server_that_stops_answering_is_noticed_within_two_heartbeats(tmp_path
 
 def test_a_first_connect_that_needed_several_dials_leaves_no_attempts_counted(tmp_path: Any) -> None:
     port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
-    with MeetingClient("127.0.0.1", port, request_timeout=5.0) as ada, contextlib.ExitStack() as later:
+    with meeting_client("127.0.0.1", port, request_timeout=5.0) as ada, contextlib.ExitStack() as later:
         timeline = Timeline(ada)
         starter = threading.Timer(1.0, lambda: later.enter_context(running_meeting_server(db_url, port=port)))
         starter.start()
@@ -487,7 +488,7 @@ def test_media_sent_while_the_session_resumes_waits_for_the_media_hello(
     # and the session took another full reconnect (seen as 2-20 s tails with 20 bots).
     caplog.set_level(logging.WARNING)
     port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
-    with MeetingClient("127.0.0.1", port, request_timeout=3.0) as ada:
+    with meeting_client("127.0.0.1", port, request_timeout=3.0) as ada:
         timeline = Timeline(ada)
         skipped = []
 

@@ -23,6 +23,7 @@ from qt_client.media.test_pattern_source import TestPatternSource, read_frame_nu
 from qt_client.media.video_codec import make_video_encoder
 from qt_client.workers.receive_worker import ReceiveWorker
 from tests.conftest import running_meeting_server
+from tests.tls_support import bot_tls_flags
 from tests.worker_support import member, running
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,7 +85,7 @@ def test_shows_a_bots_video_at_its_size_and_plays_its_audio(qtbot: Any, server: 
     bot = subprocess.Popen(
         [sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{server.control_port}",
          "--user", "bot", "--password", "bot-password", "--room", ada.room["room_id"], "--codec", "jpeg",
-         "--size", "320x240", "--fps", "15", "--seconds", "1.5", "--linger", "0"],
+         "--size", "320x240", "--fps", "15", "--seconds", "1.5", "--linger", "0", *bot_tls_flags()],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with running(worker, "receive"):

@@ -42,3 +42,17 @@ def test_a_tiny_quick_sweep_prints_rows_capacity_and_the_iperf3_ceiling():
         assert entry["participants"] in (0, 5)
     if shutil.which("iperf3"):
         assert document["iperf3_mb_s"] > 0
+
+
+def test_tls_both_measures_ours_in_clear_and_over_tls_in_one_run():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.relay_bench", "--quick", "--impls", "ours", "--tls", "both",
+         "--steps-rooms5", "5", "--seconds", "0.6", "--warmup", "0.3", "--iperf3-seconds", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=100)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [(row["impl"], row["tls"]) for row in document["rows"]] == [("ours", False), ("ours", True)]
+    for row in document["rows"]:
+        assert 0 < row["frames_s"] <= 5 * 65 * 4 * 1.05  # over TLS too, the generators got their frames
+    assert set(document["capacity"]["rooms5"]) == {"ours x1", "ours x1 +TLS"}
+    assert "ours x1 +TLS/clear" in document["ratios"]["rooms5"]

@@ -18,9 +18,9 @@ import pytest
 from benchmarks.desktop_session import xvfb_server
 from protocol.media import MediaSource, StreamKind
 from qt_client.media.video_codec import make_video_decoder
-from qt_client.net import MeetingClient
 from tests.conftest import running_meeting_server
 from tests.desktop_support import drain_frames
+from tests.tls_support import cert_path, meeting_client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def test_a_shared_screen_arrives_sharp_unstretched_and_whole(tmp_path: Any, width: int, height: int) -> None:
     with (running_meeting_server(f"sqlite:///{tmp_path}/m.db") as server,
           xvfb_server(f"{width}x{height}x24") as display):
-        peer = MeetingClient("127.0.0.1", server.control_port)
+        peer = meeting_client("127.0.0.1", server.control_port)
         peer.connect()
         peer.register("watcher", "secret-pw")
         peer.login("watcher", "secret-pw")
@@ -45,7 +45,8 @@ def test_a_shared_screen_arrives_sharp_unstretched_and_whole(tmp_path: Any, widt
         frames = peer.media_queue(4096)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "XDG_RUNTIME_DIR": str(tmp_path)}
         driver = subprocess.Popen([sys.executable, "-m", "tests.screen_share_driver", "--port",
-                                   str(server.control_port), "--room", room_id, "--out", str(tmp_path)],
+                                   str(server.control_port), "--room", room_id, "--out", str(tmp_path),
+                                   "--ca-file", str(cert_path())],
                                   cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:

@@ -12,6 +12,7 @@ from protocol import PROTOCOL_VERSION
 from server_main import parse_args
 from tests.conftest import free_base_port, running_meeting_server, wait_until
 from tests.raw_client import RawConnection
+from tests.tls_support import server_tls_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,7 +21,7 @@ def test_server_main_serves_and_stops_cleanly_on_sigterm(tmp_path):
     port = free_base_port()
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "server_main.py"), "--host", "127.0.0.1",
                              "--port", str(port), "--threads", "2", "--db", f"sqlite:///{tmp_path}/m.db",
-                             "--stats-interval", "0.2"],
+                             "--stats-interval", "0.2", *server_tls_flags()],
                             cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         def connects() -> bool:

@@ -12,6 +12,7 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from protocol.media import MediaSource
 from qt_client.workers.session_worker import SessionWorker
 from tests.conftest import free_base_port, running_meeting_server
+from tests.tls_support import meeting_client, pinned_trust
 from tests.worker_support import PASSWORD, ids, member, running
 
 
@@ -39,7 +40,7 @@ def server(tmp_path: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def session(qtbot: Any) -> Iterator[tuple[SessionWorker, Gui]]:
-    worker = SessionWorker(connect_timeout=1.0, request_timeout=3.0)
+    worker = SessionWorker(connect_timeout=1.0, request_timeout=3.0, make_trust=pinned_trust)
     with running(worker, "session"):
         yield worker, Gui(worker)
 
@@ -109,9 +110,8 @@ def test_logging_in_elsewhere_ends_this_session(qtbot: Any, server: Any, session
     with qtbot.waitSignal(worker.logged_in, timeout=3000):
         gui.login.emit("127.0.0.1", server.control_port, "ada", PASSWORD, True)
     with qtbot.waitSignal(worker.session_ended, timeout=3000) as ended:
-        from qt_client.net import MeetingClient
 
-        other = MeetingClient("127.0.0.1", server.control_port, request_timeout=3.0)
+        other = meeting_client("127.0.0.1", server.control_port, request_timeout=3.0)
         other.connect()
         other.login("ada", PASSWORD)
     try:

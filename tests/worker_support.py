@@ -13,13 +13,14 @@ from PyQt5.QtCore import QObject
 from protocol.media import MediaHeader, StreamKind
 from qt_client.net import MeetingClient
 from qt_client.workers.worker_thread import WorkerThread
+from tests.tls_support import meeting_client
 
 PASSWORD = "worker-password"
 
 
 def member(port: int, username: str, room_id: str | None = None) -> MeetingClient:
     """A registered, logged-in client in a new room (room_id None) or in room_id."""
-    client = MeetingClient("127.0.0.1", port, request_timeout=3.0)
+    client = meeting_client("127.0.0.1", port, request_timeout=3.0)
     client.connect()
     client.register(username, PASSWORD)
     client.login(username, PASSWORD)

@@ -18,6 +18,8 @@ from qt_client.bot.sources import open_audio_source, open_video_source
 from qt_client.bot.video_sender import VideoSender
 from qt_client.net.errors import ServerError
 from qt_client.net.meeting_client import MeetingClient
+from qt_client.net.pin_store import PinStore
+from qt_client.net.server_trust import ServerTrust
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ class Bot:
 
     def __init__(self, config: BotConfig) -> None:
         self.config = config
-        self.client = MeetingClient(config.host, config.port, client_name="mini-meeting-bot")
+        trust = ServerTrust(tls=config.tls, pins=PinStore(config.pin_store), tofu=config.tofu,
+                            fingerprint=config.trust_fingerprint, cafile=config.ca_file)
+        self.client = MeetingClient(config.host, config.port, client_name="mini-meeting-bot", trust=trust)
         self.stop_sending = threading.Event()
         self.stop_receiving = threading.Event()
         self.gave_up = threading.Event()  # the room or the session is gone for good

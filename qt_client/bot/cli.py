@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from protocol.fingerprint import normalize_fingerprint
 from qt_client.bot.bot import Bot, print_report
 from qt_client.bot.config import CODECS, BotConfig
 from qt_client.media.video_source import parse_size
@@ -59,14 +60,30 @@ def parse_args(argv: list[str] | None = None) -> BotConfig:
                         help="seconds to keep receiving after sending stops (default 1)")
     parser.add_argument("--playout-delay-ms", type=int, default=20,
                         help="jitter buffer delay after capture time (default 20)")
+    trust = parser.add_argument_group(
+        "TLS", "a server with a certificate from a CA the system trusts needs none of these; for a "
+               "self-signed one, give the fingerprint the server printed, or --tofu")
+    trust.add_argument("--trust-fingerprint", metavar="SHA256HEX",
+                       help="trust the server whose public key has this SHA-256 fingerprint, and no other")
+    trust.add_argument("--tofu", action="store_true",
+                       help="trust a self-signed server's key on first use and pin it (in --pin-store); "
+                            "a later change of key is refused")
+    trust.add_argument("--pin-store", metavar="PATH",
+                       help="file of pinned server keys (default ~/.config/mini-meeting/known_servers.json)")
+    trust.add_argument("--ca-file", metavar="PEM", help="verify against this CA instead of the system's")
+    trust.add_argument("--no-tls", dest="tls", action="store_false",
+                       help="INSECURE: speak in clear, only to a server run with --no-tls")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     try:
         width, height = parse_size(args.size)
+        fingerprint = normalize_fingerprint(args.trust_fingerprint) if args.trust_fingerprint else None
     except ValueError as exc:
         parser.error(str(exc))
+    if not args.tls and (fingerprint or args.tofu or args.ca_file):
+        parser.error("--no-tls speaks in clear: it takes no --trust-fingerprint, --tofu or --ca-file")
     return BotConfig(
         host=args.server[0], port=args.server[1], user=args.user, password=args.password,
         create_room=args.create_room, room=args.room, room_password=args.room_password,
@@ -76,7 +93,9 @@ def parse_args(argv: list[str] | None = None) -> BotConfig:
         keyframe_interval=args.keyframe_interval, decode=args.decode,
         sample_rate=args.sample_rate, vad=args.vad, vad_aggressiveness=args.vad_aggressiveness,
         face_effect=args.face_effect, pre_encoded=args.pre_encoded, seconds=args.seconds,
-        wait_members=args.wait_members, linger=args.linger, playout_delay_ms=args.playout_delay_ms)
+        wait_members=args.wait_members, linger=args.linger, playout_delay_ms=args.playout_delay_ms,
+        tls=args.tls, trust_fingerprint=fingerprint, tofu=args.tofu, pin_store=args.pin_store,
+        ca_file=args.ca_file)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,3 +39,10 @@ class BotConfig:
     wait_members: int
     linger: float
     playout_delay_ms: int
+    # TLS: a server no CA vouches for is trusted only by this key (64 hex digits), or by --tofu
+    # (pinned in `pin_store` on first use); `tls` False only for a server run with --no-tls.
+    tls: bool = True
+    trust_fingerprint: str | None = None
+    tofu: bool = False
+    pin_store: str | None = None  # None: the user's known_servers.json
+    ca_file: str | None = None  # a private CA's certificate, instead of the system's

@@ -5,11 +5,20 @@ Shared by the desktop client, the headless bot and the tests; never imports PyQt
 
 from qt_client.net.avatar import decode_avatar, encode_avatar
 from qt_client.net.clock_offset import ClockOffsetEstimator
-from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.errors import (
+    ClientTimeout,
+    NotConnectedError,
+    ServerError,
+    ServerKeyChangedError,
+    UntrustedServerError,
+)
 from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD
 from qt_client.net.meeting_client import MeetingClient
+from qt_client.net.pin_store import PinStore
+from qt_client.net.server_trust import ServerTrust
 
 __all__ = [
     "MAX_MEDIA_PAYLOAD", "ClientTimeout", "ClockOffsetEstimator", "MeetingClient", "NotConnectedError",
-    "ServerError", "decode_avatar", "encode_avatar",
+    "PinStore", "ServerError", "ServerKeyChangedError", "ServerTrust", "UntrustedServerError",
+    "decode_avatar", "encode_avatar",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.pending_requests import PendingRequests, ResultHook
+from qt_client.net.server_trust import KeyMismatch
 from reactor.event_loop import EventLoop
 from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_client import TcpClient
@@ -43,14 +45,24 @@ class FrameConnection:
 
     With `next_delay` (a ReconnectPolicy's), a failed dial and a dropped
     connection are dialled again after the wait it gives, until stopped.
+
+    `tls_setup(tcp_client)` runs before each `start` and sets the TLS the
+    connection speaks (see ServerTrust.configure). A handshake refused for
+    trust (a certificate no CA vouches for, a key that is not the pinned
+    one) stops all dialling: `tls_error` says why, `wait_up` returns False
+    and `on_refused(error)` runs. Any other failed handshake counts as a drop.
     """
 
     def __init__(self, loop: EventLoop, address: tuple[str, int], name: str, *,
-                 next_delay: Callable[[], float] | None = None) -> None:
+                 next_delay: Callable[[], float] | None = None,
+                 tls_setup: Callable[[TcpClient], None] | None = None) -> None:
         self.loop = loop
         self.name = name
         self._next_delay = next_delay
+        self._tls_setup = tls_setup
+        self.tls_error: Exception | None = None
         self._client = TcpClient(loop, address, name, next_delay=next_delay)
+        self._client.tls_failed_callback = self._on_tls_failed
         self._redial_timer: Timer | None = None  # loop thread only
         self._codec = LengthFrameCodec(self._on_frame, max_frame_size=MAX_FRAME_SIZE, min_frame_size=1)
         self._client.connection_callback = self._on_connection
@@ -68,6 +80,7 @@ class FrameConnection:
         self.on_down: Callable[[], None] = _ignore
         self.on_push: PushCallback = _ignore
         self.on_media: MediaCallback = _ignore
+        self.on_refused: Callable[[Exception], None] = _ignore
 
     @property
     def connected(self) -> bool:
@@ -82,6 +95,9 @@ class FrameConnection:
         """Start dialling (again, after `stop_retrying`); `wait_up` tells when the connection is there."""
         self._set(stopping=False)
         self._closed.clear()
+        self.tls_error = None
+        if self._tls_setup is not None:
+            self._tls_setup(self._client)
         self._client.connect()
 
     def wait_up(self, timeout: float) -> bool:
@@ -154,6 +170,21 @@ class FrameConnection:
         self._call(self.on_down)
         if retrying and not self._stopping:  # on_down may have given up (stop_retrying)
             self._schedule_redial()
+
+    def _on_tls_failed(self, error: Exception) -> None:
+        self.tls_error = error
+        if is_trust_refusal(error):
+            log.error("%s: server refused: %s", self.name, error)
+            self._set(stopping=True)
+            self._client.stop()
+            self._cancel_redial()
+            self._set_closed_after_release()
+            self._call(self.on_refused, error)
+        elif self._next_delay is not None and not self._stopping:
+            self._schedule_redial()
+        else:
+            self._set(stopping=True)  # nothing more will come of this dial: wake wait_up
+            self._set_closed_after_release()
 
     def _schedule_redial(self) -> None:
         assert self._next_delay is not None
@@ -229,6 +260,11 @@ class FrameConnection:
         except Exception:
             # A bug in a user's callback must not take the network thread down with it.
             log.exception("%s: callback %r failed", self.name, callback)
+
+
+def is_trust_refusal(error: Exception) -> bool:
+    """A certificate no CA vouches for, or a key other than the pinned one: dialling again cannot help."""
+    return isinstance(error, (ssl.SSLCertVerificationError, KeyMismatch))
 
 
 def _is_request_id(value: object) -> bool:

@@ -10,6 +10,7 @@ import concurrent.futures
 import itertools
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +22,21 @@ from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from protocol.messages import MEDIA_STATE_DEFAULTS
 from qt_client.net.avatar import decode_avatar, encode_avatar
 from qt_client.net.clock_offset import ClockOffsetEstimator
-from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.errors import (
+    ClientTimeout,
+    NotConnectedError,
+    ServerError,
+    ServerKeyChangedError,
+    UntrustedServerError,
+)
 from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
 from qt_client.net.heartbeat import Heartbeat
 from qt_client.net.pending_requests import ResultHook
 from qt_client.net.reconnect_policy import ReconnectPolicy
+from qt_client.net.server_trust import KeyMismatch, ServerTrust, probe_key
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread import EventLoopThread
+from reactor.tcp_client import TcpClient
 from reactor.timer import Timer
 
 log = logging.getLogger(__name__)
@@ -69,12 +78,24 @@ class MeetingClient:
     a login elsewhere (`ended_reason`) is never resumed. While reconnecting,
     `on_reconnect_attempt(n)` (network thread) and `reconnect_attempt` number
     the attempts, for a "Reconnecting (attempt n)" line.
+
+    All three connections speak TLS, trusted as `trust` (a ServerTrust) says:
+    by default the system's CAs only. `connect` raises UntrustedServerError
+    for a server no CA vouches for whose key the trust did not accept, and
+    ServerKeyChangedError for a key other than the pinned one; a key that
+    changes during a reconnect ends the session with a
+    `{"type": "reconnect_failed", "error": {"code": "SERVER_KEY_CHANGED", ...}}`
+    push and `trust_error` set. Neither is ever retried.
     """
 
     def __init__(self, host: str, port: int, *, client_name: str = "mini-meeting", reconnect: bool = True,
-                 request_timeout: float = 10.0, reconnect_policy: ReconnectPolicy | None = None) -> None:
+                 request_timeout: float = 10.0, reconnect_policy: ReconnectPolicy | None = None,
+                 trust: ServerTrust | None = None) -> None:
         self.host = host
         self.port = port
+        self.trust = trust if trust is not None else ServerTrust()
+        # Why the server was refused (UntrustedServerError, ServerKeyChangedError), once it was.
+        self.trust_error: ConnectionError | None = None
         self.client_name = client_name
         self.reconnect = reconnect
         self.request_timeout = request_timeout
@@ -205,23 +226,52 @@ class MeetingClient:
             self._heartbeat = Heartbeat(self._loop, self._send_heartbeat, last_heard=self._control_last_heard,
                                         on_silence=self._on_server_silent)
             control = FrameConnection(self._loop, (self.host, self.port), "control",
-                                      next_delay=self._next_reconnect_delay if self.reconnect else None)
+                                      next_delay=self._next_reconnect_delay if self.reconnect else None,
+                                      tls_setup=partial(self._configure_tls, control=True))
+            control.on_refused = self._on_control_refused
             control.on_up = self._on_control_up
             control.on_down = self._on_control_down
             control.on_push = self._on_control_push
             self._control = control
         self.ended_reason = None
         assert self._loop is not None
-        self._loop.run_in_loop(self._reconnect_policy.reset)  # queued ahead of the dial
-        self._control.start()
-        if not self._control.wait_up(self.request_timeout):
-            self._control.stop_retrying()
-            raise ClientTimeout(f"could not connect to {self.host}:{self.port} "
-                                f"within {self.request_timeout}s")
+        self.trust_error = None
+        self._dial_control()
         result = self._hello()
         self._server_answers()
         self._set_state("connected")
         return result
+
+    def _dial_control(self) -> None:
+        """Bring the control connection up, asking the trust about a server no CA vouches for (once)."""
+        assert self._control is not None and self._loop is not None
+        for asked in (False, True):
+            self._loop.run_in_loop(self._reconnect_policy.reset)  # queued ahead of the dial
+            self._control.start()
+            if self._control.wait_up(self.request_timeout):
+                return
+            self._control.stop_retrying()
+            error = self._control.tls_error
+            if isinstance(error, ssl.SSLCertVerificationError) and not asked:
+                # Self-signed (or for another name): learn its key, off the network thread, and ask.
+                fingerprint = probe_key(self.host, self.port, self.request_timeout)
+                reason = error.verify_message or str(error)
+                if self.trust.accept_new_key(self.host, self.port, fingerprint, reason):
+                    self._control.wait_closed(self.request_timeout)
+                    continue
+                raise self._refusal(UntrustedServerError(self.host, self.port, fingerprint, reason))
+            if isinstance(error, KeyMismatch):
+                raise self._refusal(ServerKeyChangedError(self.host, self.port, error.expected,
+                                                          error.presented))
+            raise ClientTimeout(f"could not connect to {self.host}:{self.port} within {self.request_timeout}s"
+                                + (f" ({error})" if error is not None else ""))
+
+    def _refusal(self, error: ConnectionError) -> ConnectionError:
+        self.trust_error = error
+        return error
+
+    def _configure_tls(self, client: TcpClient, *, control: bool) -> None:
+        self.trust.configure(client, self.host, self.port, control)
 
     def register(self, username: str, password: str, display_name: str | None = None) -> int:
         """Create an account; returns its user id."""
@@ -454,7 +504,8 @@ class MeetingClient:
         assert self._loop is not None
         connections = {}
         for stream, port in ports.items():
-            conn = FrameConnection(self._loop, (self.host, port), stream.name.lower())
+            conn = FrameConnection(self._loop, (self.host, port), stream.name.lower(),
+                                   tls_setup=partial(self._configure_tls, control=False))
             conn.on_media = self._on_media_frame
             conn.on_down = partial(self._on_media_down, stream, conn)
             connections[stream] = conn
@@ -469,6 +520,11 @@ class MeetingClient:
                 conn.start()
             for conn in connections.values():
                 if not conn.wait_up(self.request_timeout):
+                    if isinstance(conn.tls_error, KeyMismatch):
+                        raise self._refusal(ServerKeyChangedError(self.host, port, conn.tls_error.expected,
+                                                                  conn.tls_error.presented))
+                    if conn.tls_error is not None:
+                        raise NotConnectedError(f"the {conn.name} connection failed: {conn.tls_error}")
                     raise ClientTimeout(f"could not open the {conn.name} connection "
                                         f"within {self.request_timeout}s")
             # Both hellos in flight at once: one round trip, not two.
@@ -594,6 +650,23 @@ class MeetingClient:
         if self._resume_wanted and not self._closing:
             self._resume_wanted = False
             self._resumer.submit(self._resume)
+
+    def _on_control_refused(self, error: Exception) -> None:
+        """A redial (reconnecting) refused for trust: the server's key changed. Never dialled again."""
+        if not self._resume_wanted or self._closing:
+            return  # connect() is waiting and raises the error itself
+        self._resume_wanted = False
+        if isinstance(error, KeyMismatch):
+            refusal: ConnectionError = ServerKeyChangedError(self.host, self.port, error.expected,
+                                                             error.presented)
+            code = "SERVER_KEY_CHANGED"
+        else:
+            refusal = ConnectionError(f"{self.host}:{self.port}: certificate no longer trusted ({error})")
+            code = "SERVER_NOT_TRUSTED"
+        self.trust_error = refusal
+        self._deliver_synthetic({"type": "reconnect_failed",
+                                 "error": {"code": code, "message": str(refusal)}})
+        self._set_state("disconnected")
 
     def _on_control_down(self) -> None:
         self._stop_heartbeat()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PyQt5.QtCore import QSettings
 
 from qt_client.media.face_effect import MODES as FACE_EFFECTS
@@ -152,3 +154,17 @@ class ClientSettings:
     @screen_fps.setter
     def screen_fps(self, value: int) -> None:
         self._qs.setValue("screen_fps", int(value))
+
+    @property
+    def ca_file(self) -> str:
+        """A private CA's certificate (PEM) to verify servers with instead of the system's; "" for none."""
+        return self._str("ca_file", "")
+
+    @ca_file.setter
+    def ca_file(self, value: str) -> None:
+        self._qs.setValue("ca_file", value)
+
+    @property
+    def known_servers_path(self) -> str:
+        """Where server keys trusted on first use are pinned: beside this settings file."""
+        return os.path.join(os.path.dirname(self._qs.fileName()), "known_servers.json")

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from protocol.errors import ErrorCode
 from protocol.media import MediaSource
-from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
+from qt_client.net.errors import (
+    ClientTimeout,
+    NotConnectedError,
+    ServerError,
+    ServerKeyChangedError,
+    UntrustedServerError,
+)
 from qt_client.net.meeting_client import MeetingClient
+from qt_client.net.server_trust import ServerTrust
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "UNREACHABLE"  # not a server code: the server could not be reached at all
+# Not server codes either: TLS refused the server (its key changed; or nobody trusted its new key).
+SERVER_KEY_CHANGED = "SERVER_KEY_CHANGED"
+SERVER_NOT_TRUSTED = "SERVER_NOT_TRUSTED"
 STATS_INTERVAL_MS = 1000
 
 
@@ -46,8 +57,11 @@ class SessionWorker(QObject):
     stats = pyqtSignal(dict)
 
     def __init__(self, *, connect_timeout: float = 5.0, request_timeout: float = 10.0,
-                 client_name: str = "mini-meeting") -> None:
+                 client_name: str = "mini-meeting",
+                 make_trust: Callable[[], ServerTrust] | None = None) -> None:
         super().__init__()
+        # A new ServerTrust per server dialled (pins, the question to ask): system CAs only without it.
+        self.make_trust = make_trust or ServerTrust
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self.client_name = client_name
@@ -205,12 +219,16 @@ class SessionWorker(QObject):
         if client is not None and (client.host, client.port) == (host, port) and client.connected:
             return client
         self.close()
-        client = MeetingClient(host, port, client_name=self.client_name, request_timeout=self.connect_timeout)
+        client = MeetingClient(host, port, client_name=self.client_name, request_timeout=self.connect_timeout,
+                               trust=self.make_trust())
         client.on_push = self._on_push
         client.on_state = self.state_changed.emit
         client.on_reconnect_attempt = self.reconnect_attempt.emit
         try:
             client.connect()
+        except (UntrustedServerError, ServerKeyChangedError):
+            client.close()
+            raise
         except (ClientTimeout, NotConnectedError, OSError):
             client.close()
             raise NotConnectedError(f"Cannot reach the server at {host}:{port}") from None
@@ -240,6 +258,13 @@ class SessionWorker(QObject):
             self.request_failed.emit(request, exc.code, exc.message)
             return
         log.info("%s failed: %r", request, exc)
+        if isinstance(exc, ServerKeyChangedError):
+            self.request_failed.emit(request, SERVER_KEY_CHANGED, str(exc))
+            return
+        if isinstance(exc, UntrustedServerError):
+            self.request_failed.emit(request, SERVER_NOT_TRUSTED,
+                                     f"Not connected: the key of {exc.host}:{exc.port} was not trusted.")
+            return
         if isinstance(exc, ClientTimeout):
             message = "The server did not answer in time. Try again."
         elif str(exc).startswith("Cannot reach"):
@@ -269,8 +294,11 @@ class SessionWorker(QObject):
         elif kind == "session_ended":
             self.session_ended.emit(str(message.get("reason", "")), str(message.get("message", "")))
         elif kind == "reconnect_failed":
-            # Back on line but the login was refused (password changed meanwhile): start over.
-            self.session_ended.emit("reconnect_failed", str(message.get("error", {}).get("message", "")))
+            # Back on line but the login was refused (password changed meanwhile), or the server's
+            # key is not the pinned one any more: start over.
+            error = message.get("error", {})
+            reason = "server_key_changed" if error.get("code") == SERVER_KEY_CHANGED else "reconnect_failed"
+            self.session_ended.emit(reason, str(error.get("message", "")))
         elif kind == "rejoin_failed":
             error = message.get("error", {})
             self._outbox_lost.emit("You are no longer in the room.")

@@ -14,6 +14,7 @@ from qt_client.net import MeetingClient
 from tests.conftest import free_base_port, wait_until
 from tests.faults.test_chat_survives_a_crash import start_server
 from tests.tcp_proxy import TcpProxy
+from tests.tls_support import meeting_client
 
 HEARTBEAT_TIMEOUT = 1.5
 # The server looks for silent sessions every timeout / 4 (at least 0.2 s, at most 5 s).
@@ -32,8 +33,8 @@ def _call_with_one_member_behind_a_proxy(tmp_path: Path) -> Iterator[tuple[TcpPr
     process = start_server(port, tmp_path / "m.db", "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT))
     try:
         with (TcpProxy(port) as proxy,
-              MeetingClient("127.0.0.1", proxy.port, request_timeout=3.0) as ada,
-              MeetingClient("127.0.0.1", port, request_timeout=3.0) as bob):
+              meeting_client("127.0.0.1", proxy.port, request_timeout=3.0) as ada,
+              meeting_client("127.0.0.1", port, request_timeout=3.0) as bob):
             for client, name in ((ada, "ada"), (bob, "bob")):
                 client.connect()
                 client.register(name, "secret-pw")

@@ -16,6 +16,7 @@ from server.storage import open_storage
 from tests.conftest import free_base_port, running_meeting_server, wait_until
 from tests.raw_client import Participant, RawConnection
 from tests.test_database_down import SwitchableStorage
+from tests.tls_support import server_tls_flags
 
 ROOT = Path(__file__).resolve().parents[2]
 LINES = 200
@@ -24,7 +25,8 @@ LINES = 200
 def start_server(port: int, db: Path, *flags: str) -> subprocess.Popen:
     """server_main.py on SQLite at `db`, with more flags if given; returns once it listens."""
     proc = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port",
-                             str(port), "--db", f"sqlite:///{db}", "--log-level", "WARNING", *flags],
+                             str(port), "--db", f"sqlite:///{db}", "--log-level", "WARNING",
+                             *server_tls_flags(), *flags],
                             cwd=db.parent, stderr=subprocess.DEVNULL)
 
     def listening() -> bool:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from protocol.media import StreamKind
-from qt_client.net import MeetingClient
 from tests.conftest import free_base_port, wait_until
 from tests.faults.test_chat_survives_a_crash import start_server
+from tests.tls_support import bot_tls_flags, meeting_client
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_SECONDS = 30
@@ -28,7 +28,7 @@ def start_bot(port: int, name: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "qt_client.bot", "--server", f"127.0.0.1:{port}",
                              "--user", name, "--password", "bot-password", "--codec", "jpeg",
                              "--size", "160x120", "--fps", "10", "--pre-encoded", "--no-decode",
-                             "--linger", "0", "--seconds", str(BOT_SECONDS), *args],
+                             "--linger", "0", "--seconds", str(BOT_SECONDS), *bot_tls_flags(), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -38,7 +38,7 @@ class Watcher:
     def __init__(self, port: int) -> None:
         self.last_video: dict[int, float] = {}
         self.lock = threading.Lock()
-        self.client = MeetingClient("127.0.0.1", port, request_timeout=3.0)
+        self.client = meeting_client("127.0.0.1", port, request_timeout=3.0)
         self.client.on_media = self._arrived
         self.client.connect()
         self.client.register("watcher", "secret-pw")
