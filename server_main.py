@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import signal
 import sys
 
@@ -44,6 +45,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--room-grace", type=float, default=120.0,
                         help="seconds after a start that the rooms live before it (temporary ones too) wait "
                              "for their members to rejoin (default 120)")
+    parser.add_argument("--login-timeout", type=float, default=10.0,
+                        help="seconds a new control connection has to log in, and a media connection to "
+                             "present its token, before it is closed (default 10)")
+    parser.add_argument("--max-connections-per-address", type=int, default=900,
+                        help="live connections (the three ports together) one source address may hold; each "
+                             "participant uses 3, so 900 suits 300 people behind one NAT; 0: no limit "
+                             "(default 900)")
+    parser.add_argument("--persistent-rooms-per-user", type=int, default=20,
+                        help="persistent rooms one user may own (default 20)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -53,7 +63,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
     if args.db_deadline <= 0:
         parser.error("--db-deadline must be > 0")
+    if args.login_timeout <= 0 or args.max_connections_per_address < 0 or args.persistent_rooms_per_user < 0:
+        parser.error("--login-timeout must be > 0, --max-connections-per-address and "
+                     "--persistent-rooms-per-user >= 0")
     return args
+
+
+def _raise_fd_limit(per_address: int) -> None:
+    """Every connection is an fd: take what the system allows, and say so if one address could use most."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open file limit from %d: %s", soft, exc)
+    if per_address == 0 or per_address > soft // 2:
+        log.warning("open file limit %d: one address may hold %s connections, enough to exhaust it; "
+                    "lower --max-connections-per-address or raise the limit (ulimit -n)", soft,
+                    per_address or "unlimited")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
-                          db_deadline=args.db_deadline)
+                          db_deadline=args.db_deadline, login_timeout=args.login_timeout,
+                          max_connections_per_address=args.max_connections_per_address,
+                          persistent_rooms_per_user=args.persistent_rooms_per_user)
+    _raise_fd_limit(config.max_connections_per_address)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

@@ -92,6 +92,9 @@ class TcpConnection:
         self.input = Buffer()
         self._output: deque[BytesLike] = deque()
         self._output_bytes = 0
+        # Bytes the kernel has taken, ever: with a count of what was sent, another thread can tell
+        # how much a peer has left unread without touching the output queue.
+        self.bytes_sent = 0
         # When queued output last moved (or began to wait): a peer that stops reading stalls it.
         self._progress_at = 0.0
         self.high_water_mark = self.DEFAULT_HIGH_WATER_MARK
@@ -235,6 +238,7 @@ class TcpConnection:
                 self._discard_output()
                 self.force_close()
                 return
+            self.bytes_sent += written
             if written == total:
                 if self.write_complete_callback is not None:
                     self.loop.queue_in_loop(partial(self._notify, self.write_complete_callback))
@@ -277,6 +281,7 @@ class TcpConnection:
             self._handle_error("send", exc)
             return
         self._output_bytes -= n
+        self.bytes_sent += n
         if n:
             self._progress_at = time.monotonic()
         while n:

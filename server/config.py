@@ -29,6 +29,14 @@ class ServerConfig:
     receiver_stall_timeout: float = 10.0
     # Control output queued for a client that does not read; past it the connection is closed.
     control_high_water: int = 8 * 1024 * 1024
+    # A control connection that has not logged in, or a media connection that has not presented its
+    # token (media_hello), this many seconds after connecting is closed.
+    login_timeout: float = 10.0
+    # Live connections (all three ports together) from one source address; 0: no limit. A school
+    # behind one NAT address: 300 people at three connections each. Keep it well under the fd limit.
+    max_connections_per_address: int = 900
+    # Persistent rooms one user may own (create_room answers ROOM_QUOTA beyond).
+    persistent_rooms_per_user: int = 20
 
     @property
     def heartbeat_interval(self) -> float:

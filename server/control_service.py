@@ -94,9 +94,21 @@ class ControlService:
 
     def control_connected(self, conn: TcpConnection) -> None:
         self.loop.assert_in_loop_thread()
-        self.clients[conn] = ControlClient(conn)
+        client = ControlClient(conn)
+        self.clients[conn] = client
         # A client that reads nothing (chat piling up) is closed, not given ever more memory.
         conn.set_high_water_mark(_close_overflowing, self.config.control_high_water)
+        # Hello or not, heartbeats or not: a connection is only worth its fd once someone logs in on it.
+        self.loop.run_after(self.config.login_timeout, partial(self._login_overdue, client))
+
+    def _login_overdue(self, client: ControlClient) -> None:
+        if client.closed or client.logged_in_once:
+            return
+        conn = client.conn
+        log.info("%s from %s: not logged in within %.0f s; closing", conn.name, conn.peer_address,
+                 self.config.login_timeout)
+        client.closed = True
+        conn.force_close()
 
     def control_closed(self, conn: TcpConnection) -> None:
         client = self.clients.pop(conn, None)
@@ -107,6 +119,7 @@ class ControlService:
             self.end_session(client.session, "connection_closed")
 
     def control_frame(self, conn: TcpConnection, body: bytes) -> None:
+        conn.context.handled += 1
         client = self.clients.get(conn)
         if client is None or client.closed:
             return
@@ -131,14 +144,31 @@ class ControlService:
 
     def send(self, client: ControlClient, message: dict[str, Any]) -> None:
         if not client.closed:
-            client.conn.send(encode_message(message))
+            self._queue(client, encode_message(message))
 
     def broadcast(self, clients: Iterable[ControlClient], message: dict[str, Any]) -> None:
         """One message to many: encoded once, the same bytes queued for each."""
         frame = encode_message(message)
         for client in clients:
             if not client.closed:
-                client.conn.send(frame)
+                self._queue(client, frame)
+
+    def _queue(self, client: ControlClient, frame: bytes) -> None:
+        """Send, unless the client has left more than control_high_water bytes unread: then close it.
+
+        Counted here, on the control loop, rather than by the connection's own high-water mark
+        alone: replies still on their way to the connection's loop are memory too, and a pipeline
+        of big replies (avatars, room lists) makes them faster than that loop hears of them."""
+        conn = client.conn
+        unread = client.sent_bytes - conn.bytes_sent
+        if unread + len(frame) > self.config.control_high_water:
+            log.warning("%s from %s: %d bytes of replies and pushes unread; closing", conn.name,
+                        conn.peer_address, unread)
+            client.closed = True
+            conn.force_close()
+            return
+        client.sent_bytes += len(frame)
+        conn.send(frame)
 
     def reply(self, client: ControlClient, request_id: int, result: dict[str, Any] | None = None) -> None:
         self.send(client, reply(request_id, result))
@@ -191,6 +221,8 @@ class ControlService:
             self.end_session(old, "logged_in_elsewhere")
         session = Session(user, secrets.token_urlsafe(24), client)
         client.session = session
+        client.logged_in_once = True
+        client.conn.context.logged_in = True  # larger frames from now on (an avatar upload)
         self.sessions_by_token[session.token] = session
         self.sessions_by_user[user.id] = session
         log.info("login: %r (user %d) from %s", user.username, user.id, client.conn.peer_address)
@@ -214,6 +246,7 @@ class ControlService:
         session.audio = session.video = None
         client = session.control
         client.session = None
+        client.conn.context.logged_in = False
         log.info("session of %r (user %d) ended: %s", session.user.username, session.user_id, reason)
         if reason in _ENDED_MESSAGES:
             self.send(client, {"type": "session_ended", "reason": reason, "message": _ENDED_MESSAGES[reason]})
@@ -228,6 +261,14 @@ class ControlService:
 
     def media_connected(self, conn: TcpConnection) -> None:
         self.unauthenticated_media[conn] = time.monotonic()
+        self.loop.run_after(self.config.login_timeout, partial(self._media_hello_overdue, conn))
+
+    def _media_hello_overdue(self, conn: TcpConnection) -> None:
+        if self.unauthenticated_media.pop(conn, None) is None:
+            return  # proved itself, was refused, or closed
+        log.info("%s from %s: no media_hello within %.0f s; closing", conn.name, conn.peer_address,
+                 self.config.login_timeout)
+        conn.force_close()
 
     def media_closed(self, conn: TcpConnection, peer: MediaPeer | None) -> None:
         self.unauthenticated_media.pop(conn, None)
@@ -265,8 +306,13 @@ class ControlService:
                 raise ProtocolError(ErrorCode.BAD_REQUEST,
                                     f"This is the {stream.name.lower()} port, not {fields['stream'][:20]!r}.")
             session = self.sessions_by_token.get(fields["token"])
-            if session is None:
+            # Bound to the control connection that logged in: from elsewhere, the token is no use.
+            if session is None or _host(conn.peer_address) != _host(session.control.conn.peer_address):
                 raise ProtocolError(ErrorCode.BAD_TOKEN)
+            live = session.peer(stream)
+            if live is not None and live.conn.connected:
+                # Never replaced: a stolen token must not be able to push the owner off their stream.
+                raise ProtocolError(ErrorCode.MEDIA_ALREADY_CONNECTED)
         except ProtocolError as exc:
             log.info("%s: media connection refused: %s", conn.name, exc.message)
             del self.unauthenticated_media[conn]
@@ -275,10 +321,8 @@ class ControlService:
             self.say_goodbye(conn)
             return
         del self.unauthenticated_media[conn]
-        old = session.peer(stream)
-        if old is not None:
-            old.route = None
-            old.conn.force_close()
+        if live is not None:  # closed, its close not yet heard of here
+            live.route = None
         peer = MediaPeer(conn, session.user_id, stream, self.stats_by_loop[conn.loop])
         peer.stall_limit = self.config.receiver_stall_timeout
         peer.on_stalled = self._post_receiver_stalled
@@ -293,7 +337,7 @@ class ControlService:
     # -- housekeeping -----------------------------------------------------
 
     def reap_silent(self) -> None:
-        """Remove clients whose heartbeat stopped, and media connections that never said hello."""
+        """Remove clients whose heartbeat stopped (those that never logged in are closed sooner)."""
         now = time.monotonic()
         limit = self.config.heartbeat_timeout
         for client in list(self.clients.values()):
@@ -303,11 +347,6 @@ class ControlService:
                 else:
                     log.info("%s: silent for %.0f s before logging in; closing", client.conn.name, limit)
                     client.conn.force_close()
-        for conn, since in list(self.unauthenticated_media.items()):
-            if now - since > limit:
-                del self.unauthenticated_media[conn]
-                log.info("%s: no media_hello within %.0f s; closing", conn.name, limit)
-                conn.force_close()
 
     def announce_shutdown(self) -> None:
         self.stopping = True
@@ -324,6 +363,12 @@ def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
     return job
+
+
+def _host(peer_address: Any) -> str:
+    """The address of a peer (an IPv4 peer may appear IPv4-mapped on an IPv6 socket)."""
+    host = str(peer_address[0]) if isinstance(peer_address, tuple) else str(peer_address)
+    return host.removeprefix("::ffff:")
 
 
 def _close_overflowing(conn: TcpConnection, queued: int) -> None:

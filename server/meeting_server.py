@@ -6,8 +6,16 @@ import logging
 import struct
 from functools import partial
 
-from protocol.framing import LENGTH, MAX_FRAME_SIZE, FrameKind
+from protocol.framing import (
+    LENGTH,
+    MAX_AUDIO_FRAME,
+    MAX_FRAME_BEFORE_LOGIN,
+    MAX_FRAME_SIZE,
+    MAX_VIDEO_FRAME,
+    FrameKind,
+)
 from protocol.media import MEDIA_HEADER, StreamKind
+from reactor.connections_per_address import ConnectionsPerAddress
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread_pool import EventLoopThreadPool
 from reactor.length_frame_codec import LengthFrameCodec
@@ -15,6 +23,7 @@ from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
 from server.config import ServerConfig
+from server.control_link import ControlLink
 from server.control_service import ControlService
 from server.db_worker_pool import DbWorkerPool
 from server.loop_stats import LoopStats
@@ -47,21 +56,28 @@ class MeetingServer:
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
         self.service = ControlService(loop, config, self.db, self.stats_by_loop, self.hashing)
+        # One count for the three ports: a person behind a shared address uses three connections.
+        self.per_address = (ConnectionsPerAddress(config.max_connections_per_address)
+                            if config.max_connections_per_address > 0 else None)
         base = config.port
         self.control_server = self._make_server("control", base, self._on_control_connection,
-                                                self._on_control_frame)
+                                                self._on_control_frame, _control_frame_limit)
         self.audio_server = self._make_server("audio", base + 1 if base else 0,
                                               partial(self._on_media_connection, StreamKind.AUDIO),
-                                              partial(self._on_media_frame, StreamKind.AUDIO))
+                                              partial(self._on_media_frame, StreamKind.AUDIO),
+                                              partial(_media_frame_limit, MAX_AUDIO_FRAME))
         self.video_server = self._make_server("video", base + 2 if base else 0,
                                               partial(self._on_media_connection, StreamKind.VIDEO),
-                                              partial(self._on_media_frame, StreamKind.VIDEO))
+                                              partial(self._on_media_frame, StreamKind.VIDEO),
+                                              partial(_media_frame_limit, MAX_VIDEO_FRAME))
         self._timers: list[Timer] = []
 
-    def _make_server(self, name: str, port: int, on_connection, on_frame) -> TcpServer:
+    def _make_server(self, name: str, port: int, on_connection, on_frame, frame_limit) -> TcpServer:
         server = TcpServer(self.loop, self.config.host, port, name, thread_pool=self.pool)
+        server.per_address = self.per_address
         # Media frames keep their length prefix: they are forwarded byte for byte.
-        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control")
+        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control",
+                                 frame_limit=frame_limit)
         server.connection_callback = on_connection
         server.message_callback = codec.on_message
         return server
@@ -123,6 +139,7 @@ class MeetingServer:
         return {"control": len(self.control_server.connections), "audio": len(self.audio_server.connections),
                 "video": len(self.video_server.connections), "sessions": len(self.service.sessions_by_user),
                 "rooms": len(self.service.rooms), "frames_in": total.frames_in,
+                "refused_per_address": self.per_address.refused_total if self.per_address else 0,
                 "frames_out": total.frames_out, "drops": total.drops,
                 "dropped_outside_room": total.dropped_outside_room,
                 # Exceptions caught in callbacks: each closed its connection or was logged, never a loop.
@@ -136,6 +153,8 @@ class MeetingServer:
     def _on_control_connection(self, conn: TcpConnection) -> None:
         log.info("control connection %s %s %s", conn.name, conn.peer_address,
                  "up" if conn.connected else "down")
+        if conn.connected:
+            conn.context = ControlLink()  # before the first read: it sets the frame size limit
         handler = self.service.control_connected if conn.connected else self.service.control_closed
         self.loop.run_in_loop(partial(handler, conn))
 
@@ -145,7 +164,16 @@ class MeetingServer:
                         conn.name, conn.peer_address, body[0])
             conn.force_close()
             return
+        link: ControlLink = conn.context
+        link.posted += 1
         self.loop.run_in_loop(partial(self.service.control_frame, conn, body))
+        if link.waiting >= ControlLink.MAX_WAITING and not link.reading_paused:
+            # A client far ahead of the control loop (a pipeline whose replies it may never read): read
+            # no more until the control loop has run what it sent. The resume goes through the control
+            # loop's queue, behind those requests, and comes back here.
+            link.reading_paused = True
+            conn.stop_reading()
+            self.loop.run_in_loop(partial(conn.loop.run_in_loop, partial(_resume_reading, conn)))
 
     def _on_media_connection(self, stream: StreamKind, conn: TcpConnection) -> None:
         log.info("%s connection %s %s %s", stream.name.lower(), conn.name, conn.peer_address,
@@ -183,6 +211,21 @@ class MeetingServer:
     def _refuse(conn: TcpConnection, what: str) -> None:
         log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
         conn.force_close()
+
+
+def _resume_reading(conn: TcpConnection) -> None:
+    conn.context.reading_paused = False
+    conn.start_reading()
+
+
+def _control_frame_limit(conn: TcpConnection) -> int:
+    link = conn.context
+    return MAX_FRAME_BEFORE_LOGIN if link is None else link.frame_limit
+
+
+def _media_frame_limit(after_hello: int, conn: TcpConnection) -> int:
+    """Small frames until media_hello has succeeded (the connection's context is then its MediaPeer)."""
+    return MAX_FRAME_BEFORE_LOGIN if conn.context is None else after_hello
 
 
 def _redacted(url: str) -> str:

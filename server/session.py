@@ -25,6 +25,10 @@ class ControlClient:
     session: Session | None = None
     last_seen: float = field(default_factory=time.monotonic)
     closed: bool = False
+    # Set at the first login: the login timeout no longer applies (after a logout, heartbeats do).
+    logged_in_once: bool = False
+    # Bytes of replies and pushes handed to the connection (see ControlService._queue).
+    sent_bytes: int = 0
 
 
 @dataclass(eq=False)

@@ -10,7 +10,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from protocol.framing import MAX_FRAME_SIZE, FrameError, FrameKind, frame_prefix, split_frame
+from protocol.framing import (
+    MAX_AUDIO_FRAME,
+    MAX_FRAME_SIZE,
+    MAX_VIDEO_FRAME,
+    FrameError,
+    FrameKind,
+    frame_prefix,
+    split_frame,
+)
 from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
 from qt_client.net.errors import NotConnectedError
@@ -25,7 +33,8 @@ from reactor.timer import Timer
 log = logging.getLogger(__name__)
 
 # The server closes a connection that sends a longer frame (length counts the kind byte).
-MAX_MEDIA_PAYLOAD = MAX_FRAME_SIZE - 1 - MEDIA_HEADER.size
+MAX_MEDIA_PAYLOAD = MAX_VIDEO_FRAME - 1 - MEDIA_HEADER.size
+MAX_AUDIO_PAYLOAD = MAX_AUDIO_FRAME - 1 - MEDIA_HEADER.size
 
 PushCallback = Callable[[dict[str, Any]], None]
 MediaCallback = Callable[[MediaHeader, memoryview], None]

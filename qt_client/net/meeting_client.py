@@ -22,7 +22,7 @@ from protocol.messages import MEDIA_STATE_DEFAULTS
 from qt_client.net.avatar import decode_avatar, encode_avatar
 from qt_client.net.clock_offset import ClockOffsetEstimator
 from qt_client.net.errors import ClientTimeout, NotConnectedError, ServerError
-from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
+from qt_client.net.frame_connection import MAX_AUDIO_PAYLOAD, MAX_MEDIA_PAYLOAD, FrameConnection
 from qt_client.net.heartbeat import Heartbeat
 from qt_client.net.pending_requests import ResultHook
 from qt_client.net.reconnect_policy import ReconnectPolicy
@@ -325,9 +325,10 @@ class MeetingClient:
         The payload is written gathered behind the header, never copied, when
         it is `bytes` (other buffers are copied when sent off the network thread).
         """
-        if len(payload) > MAX_MEDIA_PAYLOAD:
-            raise ValueError(f"a media payload of {len(payload)} bytes is over the "
-                             f"{MAX_MEDIA_PAYLOAD}-byte limit")
+        limit = MAX_AUDIO_PAYLOAD if stream is StreamKind.AUDIO else MAX_MEDIA_PAYLOAD
+        if len(payload) > limit:
+            raise ValueError(f"a {stream.name.lower()} payload of {len(payload)} bytes is over the "
+                             f"{limit}-byte limit")
         conn = self._media.get(stream)
         user_id = self.user_id
         if conn is None or user_id is None:
