@@ -25,8 +25,10 @@ class ServerClosed(Exception):
 class RawConnection:
     """One TCP connection: frames out, frames in, requests matched by id."""
 
-    def __init__(self, port: int, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int, timeout: float = 5.0, source: str | None = None) -> None:
+        # `source`: another loopback address (127.0.0.2) to stand for another machine.
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.pushes: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
