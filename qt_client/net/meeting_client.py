@@ -276,8 +276,13 @@ class MeetingClient:
         self._request("leave_room", on_result=lambda _result: self._forget_room())
 
     def list_rooms(self) -> list[dict[str, Any]]:
-        """The persistent rooms, each with its current `members` count."""
-        return self._request("list_rooms")["rooms"]
+        """The first page of persistent rooms (oldest first), each with its current `members` count."""
+        return self.list_rooms_page()["rooms"]
+
+    def list_rooms_page(self, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """`{rooms, next_cursor}`: a page of persistent rooms (the server's default size, or `limit`
+        up to 100), from the `next_cursor` of the page before; `next_cursor` is None on the last page."""
+        return self._request("list_rooms", {"cursor": cursor, "limit": limit})
 
     def chat(self, text: str) -> float:
         """Say something in the room; returns the server's time stamp of the line."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.errors import (
+    NameTakenError,
+    RoomIdTakenError,
+    RoomQuotaError,
+    StorageError,
+    StorageUnavailable,
+)
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.sqlite_storage import SqliteStorage
 from server.storage.storage import Storage
@@ -15,6 +21,7 @@ __all__ = [
     "ChatRecord",
     "NameTakenError",
     "RoomIdTakenError",
+    "RoomQuotaError",
     "RoomRecord",
     "Storage",
     "StorageError",
