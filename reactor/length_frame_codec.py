@@ -42,7 +42,9 @@ class LengthFrameCodec:
 
     def on_message(self, conn: TcpConnection, buffer: Buffer) -> None:
         frame_limit = self.frame_limit
-        while len(buffer) >= HEADER.size and not conn.disconnected:
+        # A callback that stops reading (flow control) gets no more frames from this buffer either;
+        # the connection hands over the rest when reading resumes.
+        while len(buffer) >= HEADER.size and not conn.disconnected and conn.is_reading:
             length = buffer.peek_uint32()
             limit = self.max_frame_size if frame_limit is None else frame_limit(conn)
             if not self.min_frame_size <= length <= limit:

@@ -340,7 +340,15 @@ class TcpConnection:
 
     def _start_reading_in_loop(self) -> None:
         if self.state is _CONNECTED or self.state is _DISCONNECTING:
+            if self._channel.is_reading:
+                return
             self._channel.enable_reading()
+            if len(self.input):
+                # Bytes read before the pause may hold whole messages: no new data would bring them.
+                try:
+                    self.message_callback(self, self.input)
+                except Exception:
+                    self._handle_callback_error()
 
     def _stop_reading_in_loop(self) -> None:
         if self.state is _CONNECTED or self.state is _DISCONNECTING:

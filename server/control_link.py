@@ -9,22 +9,25 @@ class ControlLink:
     """Each field is written by one thread only, so no lock is needed.
 
     `posted` counts requests the I/O loop handed to the control loop and
-    `handled` those the control loop has run: their difference is what one
-    client has waiting, which the I/O loop keeps bounded by not reading from
-    a client that is too far ahead (a pipeline of thousands of requests).
-    `logged_in` (written by the control loop) raises the frame size limit.
+    `answered` those the control loop has replied to: their difference is
+    what one client has under way, database jobs included, which is kept
+    bounded by not reading from a client that is too far ahead (a pipeline of
+    thousands of requests whose replies it never reads). `logged_in`
+    (written by the control loop) raises the frame size limit.
     """
 
-    __slots__ = ("handled", "logged_in", "posted", "reading_paused")
+    __slots__ = ("answered", "logged_in", "posted", "reading_paused", "resume_wanted")
 
-    # Requests of one client waiting for the control loop before its connection is no longer read;
-    # reading resumes once the control loop has caught up with them.
-    MAX_WAITING = 64
+    # Requests of one client under way before its connection is no longer read; reading resumes
+    # once no more than RESUME_AT are left.
+    MAX_WAITING = 32
+    RESUME_AT = 8
 
     def __init__(self) -> None:
         self.posted = 0  # I/O loop
         self.reading_paused = False  # I/O loop
-        self.handled = 0  # control loop
+        self.answered = 0  # control loop
+        self.resume_wanted = False  # control loop: the I/O loop paused, and waits to hear
         self.logged_in = False  # control loop
 
     @property
@@ -33,4 +36,4 @@ class ControlLink:
 
     @property
     def waiting(self) -> int:
-        return self.posted - self.handled
+        return self.posted - self.answered

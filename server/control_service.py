@@ -24,6 +24,7 @@ from reactor.event_loop import EventLoop
 from reactor.tcp_connection import TcpConnection
 from server.account_requests import AccountRequests
 from server.config import ServerConfig
+from server.control_link import ControlLink
 from server.db_worker_pool import DbWorkerPool
 from server.loop_stats import LoopStats
 from server.media_peer import MediaPeer
@@ -119,7 +120,6 @@ class ControlService:
             self.end_session(client.session, "connection_closed")
 
     def control_frame(self, conn: TcpConnection, body: bytes) -> None:
-        conn.context.handled += 1
         client = self.clients.get(conn)
         if client is None or client.closed:
             return
@@ -143,8 +143,27 @@ class ControlService:
             self.send(client, error_reply(request_id, ProtocolError(ErrorCode.INTERNAL_ERROR)))
 
     def send(self, client: ControlClient, message: dict[str, Any]) -> None:
-        if not client.closed:
-            self._queue(client, encode_message(message))
+        if client.closed:
+            return
+        self._queue(client, encode_message(message))
+        if message["type"] == "reply":
+            self._answered(client.conn)
+
+    def _answered(self, conn: TcpConnection) -> None:
+        """One request fewer under way: resume reading a client that was too far ahead."""
+        link: ControlLink = conn.context
+        link.answered += 1
+        if link.resume_wanted and link.waiting <= ControlLink.RESUME_AT:
+            link.resume_wanted = False
+            conn.loop.run_in_loop(partial(_resume_reading, conn))
+
+    def reading_paused(self, conn: TcpConnection) -> None:
+        """The I/O loop stopped reading conn: resume it now, or once enough replies went out."""
+        link: ControlLink = conn.context
+        if link.waiting <= ControlLink.RESUME_AT:
+            conn.loop.run_in_loop(partial(_resume_reading, conn))
+        else:
+            link.resume_wanted = True
 
     def broadcast(self, clients: Iterable[ControlClient], message: dict[str, Any]) -> None:
         """One message to many: encoded once, the same bytes queued for each."""
@@ -363,6 +382,12 @@ def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
     return job
+
+
+def _resume_reading(conn: TcpConnection) -> None:
+    """On conn's own loop."""
+    conn.context.reading_paused = False
+    conn.start_reading()
 
 
 def _host(peer_address: Any) -> str:

@@ -168,12 +168,12 @@ class MeetingServer:
         link.posted += 1
         self.loop.run_in_loop(partial(self.service.control_frame, conn, body))
         if link.waiting >= ControlLink.MAX_WAITING and not link.reading_paused:
-            # A client far ahead of the control loop (a pipeline whose replies it may never read): read
-            # no more until the control loop has run what it sent. The resume goes through the control
-            # loop's queue, behind those requests, and comes back here.
+            # A client far ahead of its replies (a pipeline it may never read): read no more until
+            # the control loop has answered most of it. Told through the control loop's queue, behind
+            # those requests, so that the control loop cannot miss that we wait.
             link.reading_paused = True
             conn.stop_reading()
-            self.loop.run_in_loop(partial(conn.loop.run_in_loop, partial(_resume_reading, conn)))
+            self.loop.run_in_loop(partial(self.service.reading_paused, conn))
 
     def _on_media_connection(self, stream: StreamKind, conn: TcpConnection) -> None:
         log.info("%s connection %s %s %s", stream.name.lower(), conn.name, conn.peer_address,
@@ -211,11 +211,6 @@ class MeetingServer:
     def _refuse(conn: TcpConnection, what: str) -> None:
         log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
         conn.force_close()
-
-
-def _resume_reading(conn: TcpConnection) -> None:
-    conn.context.reading_paused = False
-    conn.start_reading()
 
 
 def _control_frame_limit(conn: TcpConnection) -> int:

@@ -128,8 +128,10 @@ class RawConnection:
 class Participant:
     """A logged-in user with control, audio and video connections."""
 
-    def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True) -> None:
-        self.control = RawConnection(server.control_port)
+    def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True,
+                 source: str | None = None) -> None:
+        self.source = source
+        self.control = RawConnection(server.control_port, source=source)
         self.control.ok("hello", version=PROTOCOL_VERSION)
         if register:
             self.user_id = self.control.ok("register", username=username, password=password)["user_id"]
@@ -142,7 +144,7 @@ class Participant:
         self.sequence = 0
 
     def _media(self, port: int, stream: str) -> RawConnection:
-        conn = RawConnection(port)
+        conn = RawConnection(port, source=self.source)
         assert conn.ok("media_hello", token=self.token, stream=stream)["user_id"] == self.user_id
         return conn
 

@@ -115,3 +115,29 @@ def test_a_per_connection_limit_is_asked_per_frame_and_closes_before_the_payload
             sock.settimeout(5)
             assert sock.recv(1) == b""
     assert frames == [b"login", b"x" * 100]
+
+
+def test_a_callback_that_stops_reading_gets_the_rest_of_the_buffer_only_when_reading_resumes():
+    """Flow control: frames already read stay in the buffer while paused, and come without new data."""
+    frames = []
+    paused = []
+
+    def configure(server):
+        def on_frame(conn, frame):
+            frames.append(frame)
+            if len(frames) == 1:
+                conn.stop_reading()
+                paused.append(conn)
+
+        codec = LengthFrameCodec(on_frame, 1024)
+        server.message_callback = codec.on_message
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"".join(LengthFrameCodec.encode(p) for p in (b"1", b"2", b"3")))
+            assert wait_until(lambda: paused)
+            time.sleep(0.1)
+            assert frames == [b"1"]
+            paused[0].start_reading()
+            assert wait_until(lambda: len(frames) == 3)
+    assert frames == [b"1", b"2", b"3"]
