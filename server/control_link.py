@@ -19,9 +19,11 @@ class ControlLink:
     __slots__ = ("answered", "logged_in", "posted", "reading_paused", "resume_wanted")
 
     # Requests of one client under way before its connection is no longer read; reading resumes
-    # once no more than RESUME_AT are left.
-    MAX_WAITING = 32
-    RESUME_AT = 8
+    # once no more than RESUME_AT are left. Deep enough for a burst of 40 pipelined registrations
+    # (whose hashes must not hold up a chat line sent behind them); with the largest reply (a
+    # profile with a 256 KiB avatar), 64 requests under way cost about 16 MiB of database results.
+    MAX_WAITING = 64
+    RESUME_AT = 16
 
     def __init__(self) -> None:
         self.posted = 0  # I/O loop
