@@ -89,7 +89,9 @@ class TcpConnection:
         self.peer_address = peer_address
         self.local_address = sock.getsockname()
         self.state = _CONNECTING
-        self.input = Buffer()
+        # Empty until the first read: a connection that never sends (thousands may wait for a
+        # login timeout) costs no buffer; the first read makes RECV_ROOM.
+        self.input = Buffer(0)
         self._output: deque[BytesLike] = deque()
         self._output_bytes = 0
         # Bytes the kernel has taken, ever: with a count of what was sent, another thread can tell

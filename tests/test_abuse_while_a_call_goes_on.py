@@ -25,9 +25,8 @@ LOGIN_TIMEOUT = 6
 PER_ADDRESS = 500
 BOT_SECONDS = 30
 # Server memory may grow by at most this much over its size with the call alone (it grew by 449 MiB
-# for the pipeline alone before the limits, by 300 MiB for the big frames; measured now: about 56 MiB,
-# most of it the 64 KiB input buffers of the 550 connections held until the login timeout).
-MEMORY_BOUND_MIB = 96
+# for the pipeline alone before the limits, by 300 MiB for the big frames; measured now: 28 MiB).
+MEMORY_BOUND_MIB = 64
 # What each bot's report says of the other, printed.
 FIGURES = ("video_frames", "audio_frames", "latency_ms")
 
