@@ -36,6 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds within which every request that needs the database is answered "
                              "(DATABASE_UNAVAILABLE if the database is down or stalled); at least 2 leaves "
                              "room for a MySQL reconnect (default 2.5)")
+    parser.add_argument("--db-breaker-failures", type=int, default=3,
+                        help="failed database jobs in a row after which jobs are refused at once for the "
+                             "cooldown, instead of each waiting for its own timeout (default 3)")
+    parser.add_argument("--db-breaker-cooldown", type=float, default=2.0,
+                        help="seconds the database is left alone after the breaker opens; then one job "
+                             "probes it (default 2)")
     parser.add_argument("--heartbeat-timeout", type=float, default=30.0,
                         help="seconds of silence after which a client is removed (default 30)")
     parser.add_argument("--max-room-size", type=int, default=100,
@@ -63,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--threads must be >= 0, --max-room-size >= 1 and --heartbeat-timeout > 0")
     if args.db_deadline <= 0:
         parser.error("--db-deadline must be > 0")
+    if args.db_breaker_failures < 1 or args.db_breaker_cooldown <= 0:
+        parser.error("--db-breaker-failures must be >= 1 and --db-breaker-cooldown > 0")
     if args.login_timeout <= 0 or args.max_connections_per_address < 0 or args.persistent_rooms_per_user < 0:
         parser.error("--login-timeout must be > 0, --max-connections-per-address and "
                      "--persistent-rooms-per-user >= 0")
@@ -92,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(host=args.host, port=args.port, threads=args.threads, db_url=args.db,
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
-                          db_deadline=args.db_deadline, login_timeout=args.login_timeout,
+                          db_deadline=args.db_deadline, db_breaker_failures=args.db_breaker_failures,
+                          db_breaker_cooldown=args.db_breaker_cooldown, login_timeout=args.login_timeout,
                           max_connections_per_address=args.max_connections_per_address,
                           persistent_rooms_per_user=args.persistent_rooms_per_user)
     _raise_fd_limit(config.max_connections_per_address)

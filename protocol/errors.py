@@ -38,9 +38,8 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.UNKNOWN_TYPE: "The server does not know this kind of request.",
     ErrorCode.UNSUPPORTED_VERSION: "This client speaks a protocol version the server does not support.",
     ErrorCode.HELLO_FIRST: "Say hello (with the protocol version) before anything else.",
-    ErrorCode.INVALID_NAME: "User names are 1 to 32 characters with no control characters, "
-                            "and do not start or end with a space.",
-    ErrorCode.INVALID_PASSWORD: "Passwords are 6 to 128 characters.",
+    ErrorCode.INVALID_NAME: "User names are 1 to 32 letters, digits or punctuation, without spaces.",
+    ErrorCode.INVALID_PASSWORD: "Passwords are 8 to 128 characters, and not a common one.",
     ErrorCode.NAME_TAKEN: "That user name is already taken.",
     ErrorCode.UNKNOWN_USER: "There is no account with that user name.",
     ErrorCode.WRONG_PASSWORD: "The password is wrong.",
@@ -71,7 +70,7 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, code)
         # The id of the request this answers, when the request could be read that far.
-        self.request_id: int | None = None
+        self.request_id: int | str | None = None
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}

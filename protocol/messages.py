@@ -9,17 +9,17 @@ Pushes from the server carry a `type` and no `id`.
 from __future__ import annotations
 
 import hashlib
-import json
-import unicodedata
 from typing import Any
 
+from protocol import strict_json
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.framing import FrameKind, encode_frame
 
-NAME_MAX = 32
-PASSWORD_MIN, PASSWORD_MAX = 6, 128
-TEXT_MAX = 2000
 AVATAR_MAX_BYTES = 256 * 1024
+# Request ids: integers that every JSON implementation holds exactly (JavaScript's safe range), or
+# short strings. Anything else is refused, and the error reply carries "id": null.
+REQUEST_ID_MAX = 2**53 - 1
+REQUEST_ID_MAX_CHARS = 64
 # A member's media state (`set_media_state`) until they say otherwise: live, as load bots are.
 MEDIA_STATE_DEFAULTS: dict[str, bool] = {"microphone": True, "camera": True, "screen": False}
 # What an avatar must start with: PNG's signature or JPEG's start-of-image marker.
@@ -59,7 +59,16 @@ def is_avatar_image(data: bytes) -> bool:
 
 def encode_message(message: dict[str, Any]) -> bytes:
     """A control message as a whole frame."""
-    return encode_frame(FrameKind.CONTROL, json.dumps(message, separators=(",", ":")).encode())
+    return encode_frame(FrameKind.CONTROL, strict_json.dumps(message))
+
+
+def is_request_id(value: object) -> bool:
+    """An id a request may carry: a bounded integer (not a boolean) or a short string."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -REQUEST_ID_MAX <= value <= REQUEST_ID_MAX
+    return isinstance(value, str) and len(value) <= REQUEST_ID_MAX_CHARS
 
 
 def reply(request_id: Any, result: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -77,12 +86,14 @@ def decode_request(payload: bytes | memoryview) -> tuple[str, Any, dict[str, Any
     name the request it answers (it is None when it cannot be read).
     """
     try:
-        message = json.loads(bytes(payload))
-    except (UnicodeDecodeError, ValueError):
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "The request is not valid JSON.") from None
+        message = strict_json.loads(payload)
+    except strict_json.JsonError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from None
     if not isinstance(message, dict):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "A request must be a JSON object.")
     request_id = message.get("id")
+    if not is_request_id(request_id):
+        request_id = None
     try:
         kind = message.get("type")
         if not isinstance(kind, str):
@@ -90,11 +101,13 @@ def decode_request(payload: bytes | memoryview) -> tuple[str, Any, dict[str, Any
         schema = REQUESTS.get(kind)
         if schema is None:
             raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown request type {kind[:40]!r}.")
-        if not isinstance(request_id, int) or isinstance(request_id, bool):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "A request needs an integer field 'id'.")
+        if request_id is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST,
+                                f"A request needs a field 'id': an integer of at most {REQUEST_ID_MAX} "
+                                f"in size, or a string of at most {REQUEST_ID_MAX_CHARS} characters.")
         return kind, request_id, _typed_fields(kind, schema, message)
     except ProtocolError as exc:
-        exc.request_id = request_id if isinstance(request_id, int) else None
+        exc.request_id = request_id
         raise
 
 
@@ -113,20 +126,3 @@ def _typed_fields(kind: str, schema: dict, message: dict[str, Any]) -> dict[str,
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"Field '{name}' of '{kind}' has the wrong type.")
         fields[name] = value
     return fields
-
-
-def check_username(name: str) -> None:
-    """Names are kept exactly as given; these rules only refuse what would confuse people."""
-    if not 1 <= len(name) <= NAME_MAX or name != name.strip() or any(
-            unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
-        raise ProtocolError(ErrorCode.INVALID_NAME)
-
-
-def check_password(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ProtocolError(ErrorCode.INVALID_PASSWORD)
-
-
-def check_text(text: str, field: str, limit: int = TEXT_MAX) -> None:
-    if len(text) > limit:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"'{field}' is longer than {limit} characters.")

@@ -47,17 +47,23 @@ class Connector:
     looked up on a short-lived thread, never on the loop (getaddrinfo blocks);
     each of its addresses is tried in turn, and a failed or overdue lookup
     is retried with the same back-off as a refused connection.
+
+    The wait before each new try is `next_delay()` when one is given (a
+    client's reconnect policy, e.g. with jitter), else the reactor's own
+    doubling from INITIAL_RETRY_DELAY to MAX_RETRY_DELAY.
     """
 
     INITIAL_RETRY_DELAY = 0.5
     MAX_RETRY_DELAY = 30.0
     LOOKUP_TIMEOUT = 10.0
 
-    def __init__(self, loop: EventLoop, address: tuple[str, int]) -> None:
+    def __init__(self, loop: EventLoop, address: tuple[str, int],
+                 next_delay: Callable[[], float] | None = None) -> None:
         self.loop = loop
         self.address = address
         self.new_connection_callback: Callable[[socket.socket], None] | None = None
-        self.retry_delay = self.INITIAL_RETRY_DELAY
+        self._next_delay = next_delay if next_delay is not None else self._doubled_delay
+        self.retry_delay = self.INITIAL_RETRY_DELAY  # the doubling's next wait
         # Tries so far: one per (re)start or back-off, a name lookup and
         # the addresses it gave counting as one.
         self.attempts = 0
@@ -86,7 +92,8 @@ class Connector:
 
     def _start_in_loop(self) -> None:
         self.loop.assert_in_loop_thread()
-        self._retry_timer = None
+        # A back-off still pending would dial a second time once this try has connected.
+        self._cancel_retry()
         if self._wanted and self._socket is None and not self._lookup:
             self.attempts += 1
             family = _numeric_family(self.address[0])
@@ -97,9 +104,7 @@ class Connector:
                 self._connect_next()
 
     def _stop_in_loop(self) -> None:
-        if self._retry_timer is not None:
-            self.loop.cancel(self._retry_timer)
-            self._retry_timer = None
+        self._cancel_retry()
         self._end_lookup()
         self._addresses = []
         if self._socket is not None:
@@ -212,6 +217,16 @@ class Connector:
             log.info("connect to %s failed (%s); trying its next address", self.address, reason)
             self._connect_next()
             return
-        log.info("connect to %s failed (%s); retrying in %.1fs", self.address, reason, self.retry_delay)
-        self._retry_timer = self.loop.run_after(self.retry_delay, self._start_in_loop)
-        self.retry_delay = min(self.retry_delay * 2, self.MAX_RETRY_DELAY)
+        delay = self._next_delay()
+        log.info("connect to %s failed (%s); retrying in %.2fs", self.address, reason, delay)
+        self._retry_timer = self.loop.run_after(delay, self._start_in_loop)
+
+    def _doubled_delay(self) -> float:
+        delay = self.retry_delay
+        self.retry_delay = min(delay * 2, self.MAX_RETRY_DELAY)
+        return delay
+
+    def _cancel_retry(self) -> None:
+        if self._retry_timer is not None:
+            self.loop.cancel(self._retry_timer)
+            self._retry_timer = None

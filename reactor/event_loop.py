@@ -43,6 +43,8 @@ class EventLoop:
         self._looping = False
         self._quit = False
         self._closed = False
+        # Orders wake-ups against close(): once the fd is closed its number may name another file.
+        self._wakeup_lock = threading.Lock()
         self.iterations = 0
         # Event handlers and posted callables that raised (timers count in TimerQueue).
         self._failed_callbacks = 0
@@ -128,10 +130,11 @@ class EventLoop:
         self.assert_in_loop_thread()
         if self._closed:
             return
-        self._closed = True
         self._wakeup_channel.disable_all()
         self._selector.close()
-        os.close(self._wakeup_fd)
+        with self._wakeup_lock:
+            self._closed = True
+            os.close(self._wakeup_fd)
         if getattr(_loop_of_thread, "loop", None) is self:
             _loop_of_thread.loop = None
 
@@ -166,13 +169,13 @@ class EventLoop:
                 log.exception("pending callable %r failed on loop %s", fn, self.name)
 
     def _wakeup(self) -> None:
-        try:
-            os.eventfd_write(self._wakeup_fd, 1)
-        except BlockingIOError:
-            pass  # the counter is saturated: the loop is certainly awake
-        except OSError:
-            if not self._closed:
-                raise
+        with self._wakeup_lock:
+            if self._closed:
+                return  # nobody to wake; work posted now is never run
+            try:
+                os.eventfd_write(self._wakeup_fd, 1)
+            except BlockingIOError:
+                pass  # the counter is saturated: the loop is certainly awake
 
     def _drain_wakeup(self) -> None:
         try:

@@ -21,15 +21,16 @@ _ids = itertools.count(1)
 class TcpClient:
     """A Connector plus the TcpConnection it yields, on one loop.
 
-    With `retry`, a connection that closes is dialled again with back-off.
+    With `retry`, a connection that closes is dialled again with back-off
+    (`next_delay` gives the waits, as for Connector).
     """
 
     def __init__(self, loop: EventLoop, address: tuple[str, int], name: str = "client",
-                 retry: bool = False) -> None:
+                 retry: bool = False, next_delay: Callable[[], float] | None = None) -> None:
         self.loop = loop
         self.name = name
         self.retry = retry
-        self.connector = Connector(loop, address)
+        self.connector = Connector(loop, address, next_delay)
         self.connector.new_connection_callback = self._new_connection
         self._connection: TcpConnection | None = None
         self._lock = threading.Lock()  # `connection` is read from other threads

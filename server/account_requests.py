@@ -9,23 +9,21 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
-from protocol.messages import (
-    AVATAR_MAX_BYTES,
-    check_password,
-    check_text,
-    check_username,
-    is_avatar_image,
-)
+from protocol.messages import AVATAR_MAX_BYTES, is_avatar_image
+from protocol.names import checked_username, username_key
+from protocol.password_rules import check_new_password
+from protocol.text_rules import DISPLAY_NAME_MAX, SIGNATURE_MAX, clean_text
 from server.login_rate_limiter import LoginRateLimiter
 from server.passwords import hash_password, verify_password
 from server.session import ControlClient
 from server.storage.records import UserRecord
+from server.storage.storage import Storage
 
 if TYPE_CHECKING:
     from server.control_service import ControlService
 
-DISPLAY_NAME_MAX = 64
-SIGNATURE_MAX = 200
+# A display name that is someone else's user name would let one person pass for another.
+_DISPLAY_NAME_TAKEN = "That display name is another person's user name: choose a different one."
 
 
 def profile_json(user: UserRecord) -> dict[str, Any]:
@@ -34,6 +32,16 @@ def profile_json(user: UserRecord) -> dict[str, Any]:
             "avatar": base64.b64encode(user.avatar).decode() if user.avatar else ""}
 
 
+def find_user(storage: Storage, name: str) -> UserRecord | None:
+    """The account a typed name means: exactly that name, else any case or Unicode form of it."""
+    return storage.get_user_by_name(name, username_key(name))
+
+
+def display_name_is_someone_elses(storage: Storage, display_name: str, user_id: int | None) -> bool:
+    """Whether the display name, in any case or form, is the user name of an account other than
+    `user_id` (None: the account is not made yet)."""
+    owner = find_user(storage, display_name)
+    return owner is not None and owner.id != user_id
 
 
 class AccountRequests:
@@ -44,15 +52,25 @@ class AccountRequests:
         self.rate_limiter = LoginRateLimiter()
 
     def register(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
-        username, password = fields["username"], fields["password"]
-        check_username(username)
-        check_password(password)
-        display_name = fields.get("display_name") or username
-        check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+        username = checked_username(fields["username"])
+        key = username_key(username)
+        password = fields["password"]
+        check_new_password(password)
+        display_name = clean_text(fields.get("display_name") or "", "display_name", DISPLAY_NAME_MAX) \
+            or username
+
+        def create(storage: Storage, password_hash: str) -> UserRecord | None:
+            """None when the display name is someone else's user name."""
+            own_name = username_key(display_name) == key  # in another case or form, say
+            if not own_name and display_name_is_someone_elses(storage, display_name, None):
+                return None
+            return storage.create_user(username, password_hash, display_name, key)
 
         def stored(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
+            elif user is None:
+                self.service.fail(client, request_id, ErrorCode.BAD_REQUEST, _DISPLAY_NAME_TAKEN)
             else:
                 self.service.reply(client, request_id, {"user_id": user.id})  # committed: now it is said
 
@@ -60,8 +78,7 @@ class AccountRequests:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
             else:
-                self.service.run_db(lambda storage: storage.create_user(username, password_hash,
-                                                                        display_name), (), stored)
+                self.service.run_db(create, (password_hash,), stored)
 
         # Hashing costs tens of milliseconds: on the hashing workers, then the insert on the database's.
         self.service.run_hash(hash_password, (password,), hashed)
@@ -70,7 +87,9 @@ class AccountRequests:
         if client.session is not None:
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN)
         username, password = fields["username"], fields["password"]
-        wait = self.rate_limiter.retry_after(username, time.monotonic())
+        # Counted per account, not per spelling: "Alice" and "ALICE" are one name to guess at.
+        limited_as = username_key(username) or username
+        wait = self.rate_limiter.retry_after(limited_as, time.monotonic())
         if wait > 0:
             raise ProtocolError(ErrorCode.RATE_LIMITED,
                                 f"Too many wrong passwords for this name: try again in {math.ceil(wait)} s.")
@@ -82,13 +101,13 @@ class AccountRequests:
             if client.closed:
                 return
             if user is None or not password_ok:
-                self.rate_limiter.record_failure(username, time.monotonic())
+                self.rate_limiter.record_failure(limited_as, time.monotonic())
                 self.service.fail(client, request_id,
                                   ErrorCode.UNKNOWN_USER if user is None else ErrorCode.WRONG_PASSWORD)
             elif client.session is not None:
                 self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
             else:
-                self.rate_limiter.record_success(username)
+                self.rate_limiter.record_success(limited_as)
                 self._logged_in(client, request_id, user)
 
         def found(user: UserRecord | None, error: BaseException | None) -> None:
@@ -98,7 +117,7 @@ class AccountRequests:
                 self.service.run_hash(verify_password, (user.password_hash, password),
                                       lambda ok, error: checked(user, ok, error))
 
-        self.service.run_db(lambda storage: storage.get_user_by_name(username), (), found)
+        self.service.run_db(find_user, (username,), found)
 
     def _logged_in(self, client: ControlClient, request_id: int, user: UserRecord) -> None:
         session = self.service.start_session(client, user)
@@ -123,23 +142,32 @@ class AccountRequests:
             else:
                 self.service.reply(client, request_id, {"user": profile_json(user)})
 
-        self.service.run_db(lambda storage, name: storage.get_user_by_name(name), (username,), done)
+        self.service.run_db(find_user, (username,), done)
 
     def update_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
         changes: dict[str, Any] = {}
         if "display_name" in fields:
-            check_text(fields["display_name"], "display_name", DISPLAY_NAME_MAX)
-            changes["display_name"] = fields["display_name"] or session.user.username
+            changes["display_name"] = clean_text(fields["display_name"], "display_name", DISPLAY_NAME_MAX) \
+                or session.user.username
         if "signature" in fields:
-            check_text(fields["signature"], "signature", SIGNATURE_MAX)
-            changes["signature"] = fields["signature"]
+            changes["signature"] = clean_text(fields["signature"], "signature", SIGNATURE_MAX)
         if "avatar" in fields:
             changes["avatar"] = _decode_avatar(fields["avatar"])
+
+        def update(storage: Storage) -> UserRecord | None:
+            """None when the new display name is someone else's user name."""
+            name = changes.get("display_name")
+            if name is not None and display_name_is_someone_elses(storage, name, session.user_id):
+                return None
+            return storage.update_profile(session.user_id, **changes)
 
         def done(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
+                return
+            if user is None:
+                self.service.fail(client, request_id, ErrorCode.BAD_REQUEST, _DISPLAY_NAME_TAKEN)
                 return
             if not session.ended:
                 before = session.member_json()
@@ -149,7 +177,7 @@ class AccountRequests:
                     self.service.room_requests.push_members(session.room)
             self.service.reply(client, request_id, {"user": profile_json(user)})
 
-        self.service.run_db(lambda storage: storage.update_profile(session.user_id, **changes), (), done)
+        self.service.run_db(update, (), done)
 
     def get_avatar(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         """Your own avatar or a room member's, from the session (loaded at login, kept current

@@ -21,6 +21,10 @@ class ServerConfig:
     # then is answered DATABASE_UNAVAILABLE and never runs; a running one starts no step it could not
     # finish by then. Under 2 s leaves no room for a MySQL reconnect (1 s connect + 1 s reply).
     db_deadline: float = 2.5
+    # The database's circuit breaker: after this many failed jobs in a row, jobs are refused at once
+    # (DATABASE_UNAVAILABLE) for the cooldown, then one probe job tries the database again.
+    db_breaker_failures: int = 3
+    db_breaker_cooldown: float = 2.0
     # Password hashing has workers of its own: a burst of logins never delays a database write.
     hash_workers: int = 2
     # After a start, how long the rooms that were live (temporary ones too) wait for their members.

@@ -22,6 +22,7 @@ from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
+from server.circuit_breaker import CircuitBreaker
 from server.config import ServerConfig
 from server.control_link import ControlLink
 from server.control_service import ControlService
@@ -51,7 +52,8 @@ class MeetingServer:
         self.loop = loop
         self.config = config
         self.storage = storage or open_storage(config.db_url)
-        self.db = DbWorkerPool(self.storage, config.db_workers)
+        breaker = CircuitBreaker("the database", config.db_breaker_failures, config.db_breaker_cooldown)
+        self.db = DbWorkerPool(self.storage, config.db_workers, breaker=breaker)
         self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash")
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
@@ -209,8 +211,9 @@ class MeetingServer:
 
     @staticmethod
     def _refuse(conn: TcpConnection, what: str) -> None:
-        log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
-        conn.force_close()
+        if conn.connected:  # frames already read behind the first bad one are not news
+            log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
+            conn.force_close()
 
 
 def _control_frame_limit(conn: TcpConnection) -> int:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.media import SOURCE_NAMES
-from protocol.messages import check_text
+from protocol.text_rules import CHAT_MAX, TITLE_MAX, clean_text
 from server.passwords import hash_password, verify_password
 from server.room import CHAT_HISTORY, Room
 from server.room_ids import new_room_id
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 100
 # list_rooms: rooms per page when the client does not say, and the most it may ask for.
 ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX = 50, 100
 # Membership changes this close together go out as one `members` push.
@@ -74,8 +73,8 @@ class RoomRequests:
         session = client.session
         if session.room is not None or session.entering_room:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
-        title = fields.get("title") or f"{session.user.display_name}'s room"
-        check_text(title, "title", TITLE_MAX)
+        title = clean_text(fields.get("title") or "", "title", TITLE_MAX)
+        title = title or f"{session.user.display_name}'s room"
         password = fields.get("password") or None
         persistent = fields.get("persistent", False)
         session.entering_room = True
@@ -318,8 +317,9 @@ class RoomRequests:
         room = session.room
         if room is None:
             raise ProtocolError(ErrorCode.NOT_IN_ROOM)
-        text = fields["text"]
-        check_text(text, "text")
+        text = clean_text(fields["text"], "text", CHAT_MAX, multiline=True)
+        if not text:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "A chat message may not be empty.")
         sent_at = time.time()
         message = chat_json(room.room_id, session.user_id, session.user.username, session.user.display_name,
                             text, sent_at)

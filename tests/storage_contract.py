@@ -94,6 +94,29 @@ class StorageContract:
             storage.create_user("alice", "second-hash", "Second")
         assert storage.get_user_by_name("alice") == first
 
+    def test_a_taken_key_is_a_taken_name_whatever_the_spelling(self, storage: Storage) -> None:
+        ada = storage.create_user("Ada", "h", "Ada", username_key="ada")
+        with pytest.raises(NameTakenError):
+            storage.create_user("ADA", "h2", "Impostor", username_key="ada")
+        assert storage.get_user_by_name("aDa", "ada") == ada
+        assert storage.get_user_by_name("aDa") is None  # no key given: exact names only
+        assert storage.get_user_by_name("adam", "adam") is None
+        assert storage.users_without_key() == []
+
+    def test_exact_name_wins_over_key_and_keys_are_added_where_free(self, storage: Storage) -> None:
+        # Accounts from before keys: none has one yet.
+        old_bob = storage.create_user("Bob", "h1", "Bob")
+        new_bob = storage.create_user("bob", "h2", "bob")
+        spaced = storage.create_user("two words", "h3", "x")
+        assert storage.users_without_key() == [(old_bob.id, "Bob"), (new_bob.id, "bob"),
+                                               (spaced.id, "two words")]
+        assert storage.set_username_key(old_bob.id, "bob")
+        assert not storage.set_username_key(new_bob.id, "bob")  # the older account holds it
+        assert storage.users_without_key() == [(new_bob.id, "bob"), (spaced.id, "two words")]
+        assert storage.get_user_by_name("bob", "bob") == new_bob  # typed exactly: that account
+        assert storage.get_user_by_name("BOB", "bob") == old_bob  # any other form: the key's holder
+        assert storage.get_user_by_name("two words") == spaced
+
     def test_concurrent_registrations_of_one_name_exactly_one_wins(self, storage: Storage) -> None:
         threads = 8
         start = threading.Barrier(threads)

@@ -1,11 +1,13 @@
 """Bad input: each gets its error or closes only that connection; others go on."""
 
 import json
+import logging
 import random
 import struct
 
 from protocol import PROTOCOL_VERSION
 from protocol.framing import FrameKind, encode_frame
+from protocol.media import Codec, MediaHeader, MediaSource, StreamKind
 from tests.raw_client import Participant, RawConnection
 
 
@@ -86,3 +88,13 @@ def test_sql_looking_room_ids_are_just_unknown_rooms(meeting_server):
         assert alice.control.error_code("join_room", room_id=room_id) == "UNKNOWN_ROOM"
     assert alice.control.ok("create_room", persistent=True)["room"]["room_id"]
     assert len(alice.control.ok("list_rooms")["rooms"]) == 1
+
+
+def test_media_before_media_hello_closes_and_is_logged_once(sqlite_meeting_server, caplog):
+    caplog.set_level(logging.WARNING)
+    header = MediaHeader(StreamKind.AUDIO, 1, 0, 0, Codec.OPUS, False, MediaSource.CAMERA).pack()
+    conn = RawConnection(sqlite_meeting_server.audio_port)
+    conn.send_raw(encode_frame(FrameKind.MEDIA, header + b"x") * 20)  # one write: read together
+    assert conn.is_closed_by_server()
+    said = [r.getMessage() for r in caplog.records if "before a successful media_hello" in r.getMessage()]
+    assert len(said) == 1, said

@@ -188,3 +188,37 @@ def test_an_overdue_lookup_is_given_up_and_tried_again(loop_thread, monkeypatch)
         hang.set()
         connector.stop()
         listener.close()
+
+
+def test_waits_are_the_given_next_delay_when_there_is_one(loop_thread):
+    waits = []
+
+    def next_delay() -> float:
+        waits.append(0.01 * (len(waits) + 1))
+        return waits[-1]
+
+    connector = Connector(loop_thread, ("127.0.0.1", _free_port()), next_delay)
+    connector.start()
+    assert wait_until(lambda: connector.attempts >= 4, timeout=3)
+    connector.stop()
+    assert waits[:3] == [0.01, 0.02, 0.03]  # one draw per back-off, in order
+    assert connector.retry_delay == connector.INITIAL_RETRY_DELAY  # the doubling was not used
+
+
+def test_a_restart_during_a_back_off_dials_once(loop_thread):
+    port = _free_port()
+    connected = []
+    connector = Connector(loop_thread, ("127.0.0.1", port), lambda: 0.3)
+    connector.new_connection_callback = connected.append
+    connector.start()
+    assert wait_until(lambda: connector.attempts >= 1, timeout=3)
+    listener = socket.create_server(("127.0.0.1", port))
+    try:
+        call_in_loop(loop_thread, connector.restart)  # while the 0.3 s back-off is pending
+        assert wait_until(lambda: connected, timeout=3)
+        time.sleep(0.5)  # past the back-off: it must not dial a second connection
+        assert len(connected) == 1 and connector.attempts == 2
+        connected[0].close()
+    finally:
+        connector.stop()
+        listener.close()

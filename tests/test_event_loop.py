@@ -1,6 +1,7 @@
 """EventLoop: thread rules, cross-thread posting, timers, quitting, idleness."""
 
 import logging
+import os
 import queue
 import random
 import threading
@@ -255,3 +256,21 @@ def test_loop_thread_stop_runs_work_queued_before_it():
         loop.queue_in_loop(lambda i=i: done.append(i))
     thread.stop()
     assert done == list(range(100))
+
+
+def test_work_posted_to_a_closed_loop_never_writes_to_a_reused_fd_number():
+    thread, loop = _run_loop_on_a_thread()
+    wakeup_fd = loop._wakeup_fd
+    read_end, write_end = os.pipe()  # before the loop's fd is free: other numbers than its
+    os.set_blocking(read_end, False)
+    loop.quit()
+    thread.join(5)  # the loop has stopped and closed its wake-up fd
+    os.dup2(write_end, wakeup_fd)  # the number, free again, now names someone else's pipe
+    try:
+        loop.queue_in_loop(lambda: None)
+        loop.quit()
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 64)  # nothing was written into it
+    finally:
+        for fd in (read_end, write_end, wakeup_fd):
+            os.close(fd)

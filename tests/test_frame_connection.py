@@ -60,6 +60,31 @@ def test_replies_with_malformed_ids_are_logged_and_ignored(loop_thread: EventLoo
         assert conn.wait_closed(2.0)
 
 
+def test_hostile_json_from_the_server_is_dropped_and_the_connection_lives(
+        loop_thread: EventLoop, listener: socket.socket, caplog: pytest.LogCaptureFixture) -> None:
+    pushes: list[dict] = []
+    conn = FrameConnection(loop_thread, _address(listener), "control")
+    conn.on_push = pushes.append
+    conn.start()
+    assert conn.wait_up(3.0)
+    server_side, _ = listener.accept()
+    try:
+        hostile = [b"[" * 100_000 + b"]" * 100_000, b'{"type":"chat","text":NaN}',
+                   b'{"type":"chat","text":"\\ud800"}', '{"type":"chat","text":"x"}'.encode("utf-16"),
+                   b'\xef\xbb\xbf{"type":"chat","text":"x"}']
+        for payload in hostile:
+            server_side.sendall(struct.pack("!IB", len(payload) + 1, FrameKind.CONTROL) + payload)
+        server_side.sendall(encode_message({"type": "chat", "text": "fine"}))
+        assert wait_until(lambda: pushes == [{"type": "chat", "text": "fine"}], 3.0), pushes
+        assert conn.connected
+        assert caplog.text.count("dropping a malformed frame") == len(hostile)
+        assert "Traceback" not in caplog.text
+    finally:
+        server_side.close()
+        conn.close()
+        assert conn.wait_closed(2.0)
+
+
 def test_frames_from_the_server_are_what_last_received_tells(loop_thread: EventLoop,
                                                              listener: socket.socket) -> None:
     conn = FrameConnection(loop_thread, _address(listener), "control")

@@ -94,3 +94,33 @@ def test_normalize_server_keeps_explicit_ports():
     assert normalize_server("example.org:9100") == "example.org:9100"
     assert normalize_server("[::1]") == "[::1]:9000"
     assert normalize_server("[::1]:9100") == "[::1]:9100"
+
+
+def test_register_shows_the_rules_and_says_which_one_a_password_breaks(qtbot):
+    window = make_window(qtbot)
+    assert "at least 8 characters" in window.password_rules.text()
+    for password, why in (("short", "at least 8 characters"), ("password1", "too common")):
+        window.user_edit.clear()
+        window.password_edit.clear()
+        type_fields(qtbot, window, "host", "bob", password)
+        with qtbot.assertNotEmitted(window.register_requested):
+            qtbot.mouseClick(window.register_button, Qt.LeftButton)
+        assert window.error_label.isVisible() and why in window.error_label.text()
+    window.user_edit.setText("b\u043eb")  # a Cyrillic o among Latin letters (QTest types ASCII only)
+    window.password_edit.setText("long-unusual-pw")
+    with qtbot.assertNotEmitted(window.register_requested):
+        qtbot.mouseClick(window.register_button, Qt.LeftButton)
+    assert "look like another name" in window.error_label.text()
+    # Logging in is never held to the rules: old accounts may have short passwords.
+    window.user_edit.clear()
+    window.password_edit.clear()
+    type_fields(qtbot, window, "host", "oldtimer", "abc123")
+    with qtbot.waitSignal(window.login_requested, timeout=1000):
+        qtbot.mouseClick(window.login_button, Qt.LeftButton)
+
+
+def test_errors_show_markup_as_text(qtbot):
+    window = make_window(qtbot)
+    window.show_error("<b>x</b><img src=nothing.png>")
+    assert window.error_label.textFormat() == Qt.PlainText
+    assert window.error_label.text() == "<b>x</b><img src=nothing.png>"

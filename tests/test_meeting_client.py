@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import queue
 import socket
 import threading
@@ -473,3 +474,37 @@ def test_a_first_connect_that_needed_several_dials_leaves_no_attempts_counted(tm
         starter.join()
         assert timeline.attempts == []  # not reconnecting: connect() is still waiting
         assert wait_until(lambda: ada.reconnect_attempt == 0, 1.0), ada.reconnect_attempt
+
+
+def test_media_sent_while_the_session_resumes_waits_for_the_media_hello(
+        tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # A sender that never pauses (a bot's timer on the network thread) used to get frames onto a new
+    # media connection before the server had accepted its media_hello: the server closed it for that,
+    # and the session took another full reconnect (seen as 2-20 s tails with 20 bots).
+    caplog.set_level(logging.WARNING)
+    port, db_url = free_base_port(), f"sqlite:///{tmp_path}/meeting.db"
+    with MeetingClient("127.0.0.1", port, request_timeout=3.0) as ada:
+        timeline = Timeline(ada)
+        skipped = []
+
+        def send() -> None:
+            try:
+                ada.send_media(StreamKind.AUDIO, Codec.OPUS, b"\x01" * 40)
+            except NotConnectedError:
+                skipped.append(1)
+
+        with running_meeting_server(db_url, port=port) as server:
+            _log_in(ada, "ada")
+            ada.create_room(title="weekly", persistent=True)
+            ada.run_every(0.002, send)
+            _stop_as_server_main_does(server)
+        assert wait_until(lambda: timeline.when("reconnecting") is not None, 3.0), timeline.states
+        with running_meeting_server(db_url, port=port):
+            assert wait_until(lambda: timeline.when("rejoined") is not None, 8.0), timeline.states
+            time.sleep(0.3)
+            states = [state for _, state in timeline.states]
+            # One resume: logged in and back in the room once, not again after a refused media connection.
+            assert ada.state == "rejoined" and states.count("reconnected") == 1, states
+    assert skipped  # it did try while away
+    refused = [r.getMessage() for r in caplog.records if "before a successful media_hello" in r.getMessage()]
+    assert refused == []

@@ -44,6 +44,12 @@ class _RecordingMysqlStorage:
     def __init__(self, **params: Any) -> None:
         self.params = params
 
+    def users_without_key(self) -> list[tuple[int, str]]:
+        return []
+
+    def close(self) -> None:
+        pass
+
 
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> None:

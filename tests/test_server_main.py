@@ -6,8 +6,11 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from protocol import PROTOCOL_VERSION
-from tests.conftest import free_base_port, wait_until
+from server_main import parse_args
+from tests.conftest import free_base_port, running_meeting_server, wait_until
 from tests.raw_client import RawConnection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,5 +60,15 @@ def test_help_explains_every_flag():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     for flag in ("--host", "--port", "--threads", "--db", "--heartbeat-timeout", "--max-room-size",
-                 "--room-grace", "--log-level"):
+                 "--room-grace", "--db-deadline", "--db-breaker-failures", "--db-breaker-cooldown",
+                 "--log-level"):
         assert flag in result.stdout
+
+
+def test_the_database_breaker_follows_its_flags(tmp_path):
+    with pytest.raises(SystemExit):
+        parse_args(["--db-breaker-failures", "0"])
+    args = parse_args(["--db-breaker-failures", "5", "--db-breaker-cooldown", "7.5"])
+    with running_meeting_server(f"sqlite:///{tmp_path}/m.db", db_breaker_failures=args.db_breaker_failures,
+                                db_breaker_cooldown=args.db_breaker_cooldown) as server:
+        assert (server.db.breaker.failures, server.db.breaker.cooldown) == (5, 7.5)

@@ -38,15 +38,10 @@ from protocol import PROTOCOL_VERSION
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.framing import LENGTH, MAX_FRAME_SIZE, FrameKind
 from protocol.media import MEDIA_HEADER, StreamKind
-from protocol.messages import (
-    check_password,
-    check_text,
-    check_username,
-    decode_request,
-    encode_message,
-    error_reply,
-    reply,
-)
+from protocol.messages import decode_request, encode_message, error_reply, reply
+from protocol.names import checked_username
+from protocol.password_rules import check_new_password
+from protocol.text_rules import DISPLAY_NAME_MAX, TITLE_MAX, clean_text
 
 log = logging.getLogger("asyncio_relay")
 
@@ -57,8 +52,6 @@ AUDIO_QUEUE_LIMIT = 16 * 1024  # as server/media_peer.py
 MEMBERS_PUSH_DELAY = 0.05  # as server/room_requests.py
 ROOM_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 ROOM_ID_LENGTH = 6
-TITLE_MAX = 100
-DISPLAY_NAME_MAX = 64
 
 # The two header fields checked per frame: stream and sender id, after length and kind.
 _STREAM_AND_SENDER = struct.Struct("!BI")
@@ -315,11 +308,10 @@ class ControlProtocol(FrameProtocol):
                                      "server_time": time.time()}))
 
     def _register(self, request_id: int, fields: dict[str, Any]) -> None:
-        username, password = fields["username"], fields["password"]
-        check_username(username)
-        check_password(password)
-        display_name = fields.get("display_name") or username
-        check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+        username, password = checked_username(fields["username"]), fields["password"]
+        check_new_password(password)
+        display_name = clean_text(fields.get("display_name") or "", "display_name", DISPLAY_NAME_MAX)
+        display_name = display_name or username
         if username in self.relay.users:
             raise ProtocolError(ErrorCode.NAME_TAKEN)
         user = User(len(self.relay.users) + 1, username, password, display_name)
@@ -350,8 +342,8 @@ class ControlProtocol(FrameProtocol):
         session = self.session
         if session.room is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
-        title = fields.get("title") or f"{session.user.display_name}'s room"
-        check_text(title, "title", TITLE_MAX)
+        title = clean_text(fields.get("title") or "", "title", TITLE_MAX)
+        title = title or f"{session.user.display_name}'s room"
         self._enter(request_id, Room(self.relay.new_room_id(), title, session.user.user_id))
 
     def _join_room(self, request_id: int, fields: dict[str, Any]) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from protocol import strict_json
 from protocol.framing import (
     MAX_AUDIO_FRAME,
     MAX_FRAME_SIZE,
@@ -23,7 +23,6 @@ from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
 from qt_client.net.errors import NotConnectedError
 from qt_client.net.pending_requests import PendingRequests, ResultHook
-from qt_client.net.policy_connector import PolicyConnector
 from reactor.event_loop import EventLoop
 from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_client import TcpClient
@@ -60,11 +59,7 @@ class FrameConnection:
         self.loop = loop
         self.name = name
         self._next_delay = next_delay
-        self._client = TcpClient(loop, address, name)
-        if next_delay is not None:
-            connector = PolicyConnector(loop, address, next_delay)
-            connector.new_connection_callback = self._client.connector.new_connection_callback
-            self._client.connector = connector
+        self._client = TcpClient(loop, address, name, next_delay=next_delay)
         self._redial_timer: Timer | None = None  # loop thread only
         self._codec = LengthFrameCodec(self._on_frame, max_frame_size=MAX_FRAME_SIZE, min_frame_size=1)
         self._client.connection_callback = self._on_connection
@@ -215,7 +210,8 @@ class FrameConnection:
                 header = parse_media_header(payload)
                 self._call(self.on_media, header, payload[MEDIA_HEADER.size:])
             elif kind == FrameKind.CONTROL:
-                self._on_message(json.loads(bytes(payload)))
+                # Strict as the server is: no NaN, no deep nesting, no lone surrogates reach the callbacks.
+                self._on_message(strict_json.loads(payload))
             else:
                 # PROTOCOL.md: an unknown kind closes the connection.
                 log.warning("%s: frame of unknown kind %d; closing", self.name, kind)

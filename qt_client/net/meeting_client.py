@@ -60,7 +60,8 @@ class MeetingClient:
     With `reconnect`, a control connection that drops (the server restarted,
     the network blinked, or nothing came from the server for two heartbeat
     intervals) is dialled again as `reconnect_policy` says (a ReconnectPolicy:
-    jittered waits of at most 2 s in an outage's first minute, short again
+    jittered waits of at most 1 s in an outage's first 10 s, 2 s until its
+    first minute ends, 10 s after; short again
     after a `server_shutdown` push), and the login and the room are restored;
     a room that is gone is reported as a
     `{"type": "rejoin_failed", "room_id": ..., "error": ...}` push, a refused
@@ -88,7 +89,10 @@ class MeetingClient:
         self._thread = EventLoopThread(f"meeting-client:{port}")
         self._loop: EventLoop | None = None
         self._control: FrameConnection | None = None
-        self._media: dict[StreamKind, FrameConnection] = {}
+        self._media: dict[StreamKind, FrameConnection] = {}  # open or opening
+        # The media connections whose media_hello the server accepted: only these carry frames (the
+        # server closes a media connection that sends a frame before that).
+        self._sendable: dict[StreamKind, FrameConnection] = {}
         # Session state: written on the network thread (replies, pushes), read anywhere.
         self._lock = threading.Lock()
         self._state = "new"
@@ -329,12 +333,14 @@ class MeetingClient:
 
         The payload is written gathered behind the header, never copied, when
         it is `bytes` (other buffers are copied when sent off the network thread).
+        NotConnectedError until the server has accepted the stream's media
+        connection (after login, and again after each reconnect).
         """
         limit = MAX_AUDIO_PAYLOAD if stream is StreamKind.AUDIO else MAX_MEDIA_PAYLOAD
         if len(payload) > limit:
             raise ValueError(f"a {stream.name.lower()} payload of {len(payload)} bytes is over the "
                              f"{limit}-byte limit")
-        conn = self._media.get(stream)
+        conn = self._sendable.get(stream)
         user_id = self.user_id
         if conn is None or user_id is None:
             raise NotConnectedError(f"no {stream.name.lower()} connection: log in first")
@@ -437,7 +443,7 @@ class MeetingClient:
         with self._lock:
             if self._closing:
                 raise NotConnectedError("the client is closed")
-            old, self._media = self._media, connections
+            old, self._media, self._sendable = self._media, connections, {}
         for conn in old.values():
             conn.close()
         try:
@@ -456,10 +462,13 @@ class MeetingClient:
             # Half a session: no connection may be left dialling or open.
             self._close_media()
             raise
+        with self._lock:
+            if self._media is connections:  # not closed or replaced meanwhile
+                self._sendable = connections
 
     def _close_media(self) -> None:
         with self._lock:
-            media, self._media = self._media, {}
+            media, self._media, self._sendable = self._media, {}, {}
         for conn in media.values():
             conn.close()
 

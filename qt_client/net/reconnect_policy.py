@@ -11,22 +11,31 @@ _MAX_EXPONENT = 32
 
 
 class ReconnectPolicy:
-    """Exponential back-off with full jitter: each wait is uniform(0, min(cap, base * 2**attempt)).
+    """Exponential back-off with full jitter: each wait is uniform(0, min(cap now, base * 2**attempt)).
 
     Jitter spreads a room's clients over the window instead of all dialling a
-    restarted server at the same instant; the small cap in an outage's first
-    minute brings people back within seconds of the server, and the larger one
-    after it spares a server that stays away. `reset` after a good connection,
-    or when the server says it is restarting. Not thread-safe: the owner
-    serialises calls (MeetingClient makes them on its network thread).
+    restarted server at the same instant. The cap grows with the outage: 1 s
+    for its first 10 s (a restart takes a few seconds, and whoever waits the
+    longest sets when the call is whole again: with full jitter the wait left
+    when the server comes back is under 0.8 s for 95 % of clients, 1.55 s with
+    a 2 s cap), 2 s until a minute, then 10 s to spare a server that stays
+    away. `reset` after a good connection, or when the server says it is
+    restarting. Not thread-safe: the owner serialises calls (MeetingClient
+    makes them on its network thread).
     """
 
     def __init__(self, base: float = 0.25, cap: float = 2.0, late_cap: float = 10.0,
-                 patience: float = 60.0, *, random_fraction: Callable[[], float] = random.random,
+                 patience: float = 60.0, *, early_cap: float = 1.0, early_period: float = 10.0,
+                 random_fraction: Callable[[], float] = random.random,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if not 0 < base <= cap <= late_cap:
-            raise ValueError(f"need 0 < base <= cap <= late_cap, not {base}, {cap}, {late_cap}")
+        if not 0 < base <= early_cap <= cap <= late_cap:
+            raise ValueError(f"need 0 < base <= early_cap <= cap <= late_cap, "
+                             f"not {base}, {early_cap}, {cap}, {late_cap}")
+        if not 0 <= early_period <= patience:
+            raise ValueError(f"need 0 <= early_period <= patience, not {early_period}, {patience}")
         self.base = base
+        self.early_cap = early_cap
+        self.early_period = early_period
         self.cap = cap
         self.late_cap = late_cap
         self.patience = patience
@@ -51,10 +60,15 @@ class ReconnectPolicy:
         now = self._clock()
         if self._outage_started is None:
             self._outage_started = now
-        cap = self.cap if now - self._outage_started < self.patience else self.late_cap
+        cap = self._cap(now - self._outage_started)
         ceiling = min(cap, self.base * 2 ** min(self._attempt, _MAX_EXPONENT))
         self._attempt += 1
         return ceiling * self._random_fraction()
+
+    def _cap(self, outage: float) -> float:
+        if outage < self.early_period:
+            return self.early_cap
+        return self.cap if outage < self.patience else self.late_cap
 
     def reset(self) -> None:
         """The next wait is a short one again, and a new outage starts with it."""

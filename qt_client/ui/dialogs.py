@@ -14,6 +14,8 @@ LOGGED_IN_ELSEWHERE_TEXT = (
 def show_error_dialog(parent: QWidget | None, title: str, text: str) -> QMessageBox:
     """Opens a warning box and returns at once; the box deletes itself when dismissed."""
     box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, parent)
+    # The text may quote the server or another person (a room title, a name): never markup.
+    box.setTextFormat(Qt.PlainText)
     box.setAttribute(Qt.WA_DeleteOnClose)
     box.open()
     return box

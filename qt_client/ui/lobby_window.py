@@ -70,6 +70,8 @@ class LobbyWindow(QWidget):
         layout.addWidget(self._build_rooms(), 0, 1, 3, 1)
         self.message_label = QLabel()
         self.message_label.setObjectName("message")
+        # Server messages quote what people typed (a room id, a title): shown as text, never markup.
+        self.message_label.setTextFormat(Qt.PlainText)
         self.message_label.setWordWrap(True)
         self.message_label.hide()
         layout.addWidget(self.message_label, 3, 0, 1, 2)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from protocol.errors import ProtocolError
+from protocol.names import checked_username
+from protocol.password_rules import RULES_TEXT, check_new_password
 
 DEFAULT_PORT = 9000
 
@@ -19,7 +23,8 @@ def normalize_server(address: str) -> str:
 
 
 class LoginWindow(QWidget):
-    """Log in or register; checks the fields first so the server only sees complete requests."""
+    """Log in or register; checks the fields first so the server only sees complete requests, and
+    a new account's name and password against the server's own rules, with the server's words."""
 
     login_requested = pyqtSignal(str, str, str)
     register_requested = pyqtSignal(str, str, str)
@@ -39,8 +44,14 @@ class LoginWindow(QWidget):
         self.login_button.setDefault(True)
         self.register_button = QPushButton("Register")
         self.register_button.setObjectName("register")
+        self.password_rules = QLabel(f"A new account's password: {RULES_TEXT}.")
+        self.password_rules.setObjectName("password_rules")
+        self.password_rules.setStyleSheet("color: #757575;")
+        self.password_rules.setWordWrap(True)
         self.error_label = QLabel()
         self.error_label.setObjectName("error")
+        # Errors quote the server, which may quote what someone typed: shown as text, never markup.
+        self.error_label.setTextFormat(Qt.PlainText)
         self.error_label.setStyleSheet("color: #c62828;")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
@@ -49,6 +60,7 @@ class LoginWindow(QWidget):
         form.addRow("Server", self.server_edit)
         form.addRow("User name", self.user_edit)
         form.addRow("Password", self.password_edit)
+        form.addRow("", self.password_rules)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.register_button)
@@ -59,7 +71,7 @@ class LoginWindow(QWidget):
         layout.addLayout(buttons)
 
         self.login_button.clicked.connect(lambda: self._submit(self.login_requested))
-        self.register_button.clicked.connect(lambda: self._submit(self.register_requested))
+        self.register_button.clicked.connect(self._register)
         self.password_edit.returnPressed.connect(lambda: self._submit(self.login_requested))
 
     def show_error(self, message: str) -> None:
@@ -78,6 +90,17 @@ class LoginWindow(QWidget):
         self.user_edit.setText(user)
         # Returning users only need to type the password.
         (self.password_edit if user else self.user_edit).setFocus()
+
+    def _register(self) -> None:
+        """The rules a new account must meet, checked here first: no round trip to learn them."""
+        try:
+            checked_username(self.user_edit.text())
+            check_new_password(self.password_edit.text())
+        except ProtocolError as exc:
+            if self.user_edit.text() and self.password_edit.text():
+                self.show_error(exc.message)
+                return
+        self._submit(self.register_requested)
 
     def _submit(self, signal: pyqtSignal) -> None:
         if not self.login_button.isEnabled():

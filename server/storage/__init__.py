@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from protocol.names import username_key
 from server.storage.errors import (
     NameTakenError,
     RoomIdTakenError,
@@ -15,6 +16,7 @@ from server.storage.errors import (
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.sqlite_storage import SqliteStorage
 from server.storage.storage import Storage
+from server.storage.username_keys import add_missing_username_keys
 
 __all__ = [
     "DEFAULT_DB_URL",
@@ -38,6 +40,16 @@ _URL_FORMS = "use sqlite:///relative/path.db, sqlite:////absolute/path.db or mys
 
 def open_storage(url: str) -> Storage:
     """Open (and migrate) the database a URL names; a malformed URL raises ValueError."""
+    storage = _open_engine(url)
+    try:
+        add_missing_username_keys(storage, username_key)
+    except BaseException:
+        storage.close()
+        raise
+    return storage
+
+
+def _open_engine(url: str) -> Storage:
     if url.startswith("sqlite:"):
         return SqliteStorage(_sqlite_path(url))
     if url.startswith(("mysql:", "mariadb:")):

@@ -83,7 +83,8 @@ class MysqlStorage(Storage):
 
     # -- accounts -----------------------------------------------------------
 
-    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
+    def create_user(self, username: str, password_hash: str, display_name: str,
+                    username_key: str | None = None) -> UserRecord:
         check_username(username)
         check_profile(display_name, None, None)
         created_at = time.time()
@@ -93,9 +94,9 @@ class MysqlStorage(Storage):
             nonlocal attempts
             attempts += 1
             try:
-                cursor.execute("INSERT INTO users (username, password_hash, display_name, created_at)"
-                               " VALUES (%s, %s, %s, %s)",
-                               (username, password_hash, display_name, created_at))
+                cursor.execute("INSERT INTO users (username, username_key, password_hash, display_name,"
+                               " created_at) VALUES (%s, %s, %s, %s, %s)",
+                               (username, username_key, password_hash, display_name, created_at))
             except MySQLdb.IntegrityError as exc:
                 if exc.args[0] != _DUPLICATE_ENTRY:
                     raise
@@ -114,8 +115,28 @@ class MysqlStorage(Storage):
         user_id = self._run("register a user", insert, write=True)
         return UserRecord(user_id, username, password_hash, display_name, "", None, created_at)
 
-    def get_user_by_name(self, username: str) -> UserRecord | None:
-        return self._one_user("username = %s", username)
+    def get_user_by_name(self, username: str, username_key: str | None = None) -> UserRecord | None:
+        user = self._one_user("username = %s", username)
+        if user is None and username_key is not None:
+            user = self._one_user("username_key = %s", username_key)
+        return user
+
+    def users_without_key(self) -> list[tuple[int, str]]:
+        rows = self._run("list users without a key", lambda cursor: _fetch_all(
+            cursor, "SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id", ()))
+        return [(user_id, username.decode("utf-8")) for user_id, username in rows]
+
+    def set_username_key(self, user_id: int, username_key: str) -> bool:
+        def update(cursor: Any) -> bool:
+            try:
+                cursor.execute("UPDATE users SET username_key = %s WHERE id = %s", (username_key, user_id))
+            except MySQLdb.IntegrityError as exc:
+                if exc.args[0] != _DUPLICATE_ENTRY:
+                    raise
+                return False
+            return True
+
+        return self._run("set a user name key", update, write=True)
 
     def get_user(self, user_id: int) -> UserRecord | None:
         return self._one_user("id = %s", user_id)

@@ -65,22 +65,42 @@ class SqliteStorage(Storage):
 
     # -- accounts -----------------------------------------------------------
 
-    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
+    def create_user(self, username: str, password_hash: str, display_name: str,
+                    username_key: str | None = None) -> UserRecord:
         check_username(username)
         check_profile(display_name, None, None)
         created_at = time.time()
         with self._errors("register a user"):
             try:
                 cursor = self._conn().execute(
-                    "INSERT INTO users (username, password_hash, display_name, created_at)"
-                    " VALUES (?, ?, ?, ?)", (username, password_hash, display_name, created_at))
+                    "INSERT INTO users (username, username_key, password_hash, display_name, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (username, username_key, password_hash, display_name, created_at))
             except sqlite3.IntegrityError as exc:
                 # The UNIQUE index decides, so of two registrations racing for a name exactly one wins.
                 raise NameTakenError(f"the user name {username!r} is taken") from exc
         return UserRecord(cursor.lastrowid, username, password_hash, display_name, "", None, created_at)
 
-    def get_user_by_name(self, username: str) -> UserRecord | None:
-        return self._one_user("username = ?", username)
+    def get_user_by_name(self, username: str, username_key: str | None = None) -> UserRecord | None:
+        user = self._one_user("username = ?", username)
+        if user is None and username_key is not None:
+            user = self._one_user("username_key = ?", username_key)
+        return user
+
+    def users_without_key(self) -> list[tuple[int, str]]:
+        with self._errors("list users without a key"):
+            rows = self._conn().execute(
+                "SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id").fetchall()
+        return [(user_id, username) for user_id, username in rows]
+
+    def set_username_key(self, user_id: int, username_key: str) -> bool:
+        with self._errors("set a user name key"):
+            try:
+                self._conn().execute("UPDATE users SET username_key = ? WHERE id = ?",
+                                     (username_key, user_id))
+            except sqlite3.IntegrityError:
+                return False
+        return True
 
     def get_user(self, user_id: int) -> UserRecord | None:
         return self._one_user("id = ?", user_id)

@@ -34,12 +34,23 @@ class Storage(ABC):
     """
 
     @abstractmethod
-    def create_user(self, username: str, password_hash: str, display_name: str) -> UserRecord:
-        """Register a name exactly as given (case and Unicode kept); NameTakenError if it exists."""
+    def create_user(self, username: str, password_hash: str, display_name: str,
+                    username_key: str | None = None) -> UserRecord:
+        """Register a name exactly as given (case and Unicode kept); NameTakenError if the name, or
+        the key (the form that identifies an account, see protocol.names), is taken already."""
 
     @abstractmethod
-    def get_user_by_name(self, username: str) -> UserRecord | None:
-        """The account with exactly this name, or None."""
+    def get_user_by_name(self, username: str, username_key: str | None = None) -> UserRecord | None:
+        """The account with exactly this name, else the one whose key is `username_key`, or None.
+        Exact first: an account from before keys existed, whose key another holds, is still found."""
+
+    @abstractmethod
+    def users_without_key(self) -> list[tuple[int, str]]:
+        """(id, username) of accounts that have no key yet, oldest first."""
+
+    @abstractmethod
+    def set_username_key(self, user_id: int, username_key: str) -> bool:
+        """Give an account its key; False (nothing changed) if another account holds that key."""
 
     @abstractmethod
     def get_user(self, user_id: int) -> UserRecord | None:

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LINES = 200
 
 
-def start_server(port: int, db: Path) -> subprocess.Popen:
+def start_server(port: int, db: Path, *flags: str) -> subprocess.Popen:
+    """server_main.py on SQLite at `db`, with more flags if given; returns once it listens."""
     proc = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port",
-                             str(port), "--db", f"sqlite:///{db}", "--log-level", "WARNING"],
+                             str(port), "--db", f"sqlite:///{db}", "--log-level", "WARNING", *flags],
                             cwd=db.parent, stderr=subprocess.DEVNULL)
 
     def listening() -> bool:
