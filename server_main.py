@@ -9,7 +9,9 @@ import signal
 import sys
 
 from reactor.event_loop import EventLoop
+from server.attempt_limiter import LimitRule
 from server.config import ServerConfig
+from server.guess_limits import DEFAULT_LIMITS
 from server.meeting_server import MeetingServer
 from server.storage import DEFAULT_DB_URL
 from server.storage.errors import StorageError
@@ -60,6 +62,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(default 900)")
     parser.add_argument("--persistent-rooms-per-user", type=int, default=20,
                         help="persistent rooms one user may own (default 20)")
+    parser.add_argument("--rate-limit", action="append", default=[], metavar="RULE=SPEC",
+                        help="change one guess limit, e.g. login_per_address=50/minute;300/hour, or "
+                             "RULE=none to turn it off; rules and defaults: "
+                             + ", ".join(f"{rule}={spec}" for rule, spec in DEFAULT_LIMITS.items()))
+    parser.add_argument("--hash-queue", type=int, default=128,
+                        help="password checks that may wait for a hashing worker; past it, and past "
+                             "--hash-queue-per-address from one address, SERVER_BUSY (default 128)")
+    parser.add_argument("--hash-queue-per-address", type=int, default=32,
+                        help="password checks one client address may have waiting (default 32)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -74,6 +85,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.login_timeout <= 0 or args.max_connections_per_address < 0 or args.persistent_rooms_per_user < 0:
         parser.error("--login-timeout must be > 0, --max-connections-per-address and "
                      "--persistent-rooms-per-user >= 0")
+    if args.hash_queue < 1 or args.hash_queue_per_address < 1:
+        parser.error("--hash-queue and --hash-queue-per-address must be >= 1")
+    args.rate_limits = {}
+    for setting in args.rate_limit:
+        rule, _, spec = setting.partition("=")
+        if rule not in DEFAULT_LIMITS or not spec:
+            parser.error(f"--rate-limit {setting!r}: RULE=SPEC with RULE one of {', '.join(DEFAULT_LIMITS)}")
+        try:
+            LimitRule.parse(rule, spec)
+        except ValueError as exc:
+            parser.error(f"--rate-limit {setting!r}: {exc}")
+        args.rate_limits[rule] = spec
     return args
 
 
@@ -101,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
                           heartbeat_timeout=args.heartbeat_timeout, max_room_size=args.max_room_size,
                           stats_interval=args.stats_interval, room_grace=args.room_grace,
                           db_deadline=args.db_deadline, db_breaker_failures=args.db_breaker_failures,
-                          db_breaker_cooldown=args.db_breaker_cooldown, login_timeout=args.login_timeout,
+                          db_breaker_cooldown=args.db_breaker_cooldown, rate_limits=args.rate_limits,
+                          hash_queue_limit=args.hash_queue,
+                          hash_queue_per_address=args.hash_queue_per_address,
+                          login_timeout=args.login_timeout,
                           max_connections_per_address=args.max_connections_per_address,
                           persistent_rooms_per_user=args.persistent_rooms_per_user)
     _raise_fd_limit(config.max_connections_per_address)

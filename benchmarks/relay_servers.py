@@ -112,7 +112,9 @@ def _command(impl: Impl, port: int, db_dir: Path, max_room_size: int) -> list[st
     if impl.name == "ours":
         return [sys.executable, "server_main.py", "--host", "127.0.0.1", "--port", str(port),
                 "--threads", str(impl.threads), "--db", f"sqlite:///{db_dir / 'relay.db'}",
-                "--log-level", "WARNING", "--stats-interval", "0", "--max-room-size", str(max_room_size)]
+                "--log-level", "WARNING", "--stats-interval", "0", "--max-room-size", str(max_room_size),
+                # Every load participant registers from this one address: a real school would not.
+                "--rate-limit", "register_per_address=none"]
     command = [sys.executable, "-m", "benchmarks.baselines.asyncio_relay", "--port", str(port)]
     return [*command, "--uvloop"] if impl.name == "uvloop" else command
 

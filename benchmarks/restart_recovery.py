@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.soak import free_base_port, process_figures
+from benchmarks.soak import LOAD_TOOL_LIMITS, free_base_port, process_figures
 from protocol.media import StreamKind
 from qt_client.net import MeetingClient
 
@@ -42,7 +42,7 @@ def start_server(port: int, workdir: Path, log: Any) -> tuple[subprocess.Popen, 
     """The server process and time.monotonic() when it first accepted a connection (polled every 5 ms)."""
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                "--port", str(port), "--db", f"sqlite:///{workdir}/recovery.db",
-                               "--log-level", "WARNING"], cwd=workdir, stderr=log)
+                               "--log-level", "WARNING", *LOAD_TOOL_LIMITS], cwd=workdir, stderr=log)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:

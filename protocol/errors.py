@@ -13,9 +13,12 @@ class ErrorCode:
     INVALID_NAME = "INVALID_NAME"
     INVALID_PASSWORD = "INVALID_PASSWORD"
     NAME_TAKEN = "NAME_TAKEN"
+    # Not sent by this server any more: login answers WRONG_PASSWORD for an unknown name too, so
+    # that no reply tells which names exist. Kept for older servers and the asyncio baseline.
     UNKNOWN_USER = "UNKNOWN_USER"
     WRONG_PASSWORD = "WRONG_PASSWORD"
     RATE_LIMITED = "RATE_LIMITED"
+    SERVER_BUSY = "SERVER_BUSY"
     NOT_LOGGED_IN = "NOT_LOGGED_IN"
     ALREADY_LOGGED_IN = "ALREADY_LOGGED_IN"
     BAD_TOKEN = "BAD_TOKEN"
@@ -42,8 +45,9 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.INVALID_PASSWORD: "Passwords are 8 to 128 characters, and not a common one.",
     ErrorCode.NAME_TAKEN: "That user name is already taken.",
     ErrorCode.UNKNOWN_USER: "There is no account with that user name.",
-    ErrorCode.WRONG_PASSWORD: "The password is wrong.",
-    ErrorCode.RATE_LIMITED: "Too many wrong passwords: wait a moment and try again.",
+    ErrorCode.WRONG_PASSWORD: "Wrong user name or password.",
+    ErrorCode.RATE_LIMITED: "Too many attempts: wait a moment and try again.",
+    ErrorCode.SERVER_BUSY: "The server is busy checking passwords: try again in a moment.",
     ErrorCode.NOT_LOGGED_IN: "Log in first.",
     ErrorCode.ALREADY_LOGGED_IN: "This connection is already logged in.",
     ErrorCode.BAD_TOKEN: "The session token is wrong or has expired: log in again.",
@@ -65,12 +69,17 @@ DEFAULT_MESSAGES: dict[str, str] = {
 class ProtocolError(Exception):
     """A request that gets an error reply; the connection stays open."""
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    def __init__(self, code: str, message: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message or DEFAULT_MESSAGES.get(code, code))
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, code)
+        # Whole seconds after which the same request may succeed (RATE_LIMITED, SERVER_BUSY).
+        self.retry_after = retry_after
         # The id of the request this answers, when the request could be read that far.
         self.request_id: int | str | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def to_json(self) -> dict[str, str | int]:
+        error: dict[str, str | int] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return error

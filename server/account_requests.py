@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,6 @@ from protocol.messages import AVATAR_MAX_BYTES, is_avatar_image
 from protocol.names import checked_username, username_key
 from protocol.password_rules import check_new_password
 from protocol.text_rules import DISPLAY_NAME_MAX, SIGNATURE_MAX, clean_text
-from server.login_rate_limiter import LoginRateLimiter
 from server.passwords import hash_password, verify_password
 from server.session import ControlClient
 from server.storage.records import UserRecord
@@ -49,7 +47,6 @@ class AccountRequests:
 
     def __init__(self, service: ControlService) -> None:
         self.service = service
-        self.rate_limiter = LoginRateLimiter()
 
     def register(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         username = checked_username(fields["username"])
@@ -58,6 +55,8 @@ class AccountRequests:
         check_new_password(password)
         display_name = clean_text(fields.get("display_name") or "", "display_name", DISPLAY_NAME_MAX) \
             or username
+        # Counted before the hash: a flood of registrations from one address is refused cheaply.
+        self.service.guesses.register(client.address)
 
         def create(storage: Storage, password_hash: str) -> UserRecord | None:
             """None when the display name is someone else's user name."""
@@ -81,40 +80,44 @@ class AccountRequests:
                 self.service.run_db(create, (password_hash,), stored)
 
         # Hashing costs tens of milliseconds: on the hashing workers, then the insert on the database's.
-        self.service.run_hash(hash_password, (password,), hashed)
+        self.service.run_hash(client, hash_password, (password,), hashed)
 
     def login(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if client.session is not None:
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN)
         username, password = fields["username"], fields["password"]
+        address = client.address
         # Counted per account, not per spelling: "Alice" and "ALICE" are one name to guess at.
         limited_as = username_key(username) or username
-        wait = self.rate_limiter.retry_after(limited_as, time.monotonic())
-        if wait > 0:
-            raise ProtocolError(ErrorCode.RATE_LIMITED,
-                                f"Too many wrong passwords for this name: try again in {math.ceil(wait)} s.")
+        # Counted before the database or the hash is asked, so that pipelined and parallel guesses
+        # are refused as surely as one after another (RATE_LIMITED raised here).
+        attempt = self.service.guesses.login(limited_as, address)
 
         def checked(user: UserRecord | None, password_ok: bool | None, error: BaseException | None) -> None:
             if error is not None:
+                attempt.abandoned()  # nothing was checked, so nothing was learnt
                 self.service.fail_storage(client, request_id, error)
-                return
-            if client.closed:
-                return
-            if user is None or not password_ok:
-                self.rate_limiter.record_failure(limited_as, time.monotonic())
-                self.service.fail(client, request_id,
-                                  ErrorCode.UNKNOWN_USER if user is None else ErrorCode.WRONG_PASSWORD)
-            elif client.session is not None:
-                self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
+            elif user is None or not password_ok:
+                attempt.failed()
+                # One answer for an unknown name and a wrong password, after the same argon2 work.
+                self.service.fail(client, request_id, ErrorCode.WRONG_PASSWORD)
             else:
-                self.rate_limiter.record_success(limited_as)
-                self._logged_in(client, request_id, user)
+                attempt.succeeded()
+                self.service.guesses.logged_in(limited_as, address)
+                if client.closed:
+                    return
+                if client.session is not None:
+                    self.service.fail(client, request_id, ErrorCode.ALREADY_LOGGED_IN)
+                else:
+                    self._logged_in(client, request_id, user)
 
         def found(user: UserRecord | None, error: BaseException | None) -> None:
-            if error is not None or user is None:
-                checked(user, False, error)
+            if error is not None:
+                checked(None, False, error)
             else:
-                self.service.run_hash(verify_password, (user.password_hash, password),
+                # No such user: checked against a dummy hash, so the reply comes just as late.
+                stored_hash = user.password_hash if user else None
+                self.service.run_hash(client, verify_password, (stored_hash, password),
                                       lambda ok, error: checked(user, ok, error))
 
         self.service.run_db(find_user, (username,), found)
@@ -132,17 +135,32 @@ class AccountRequests:
         self.service.reply(client, request_id)
 
     def get_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
-        username = fields.get("username", client.session.user.username)
+        """Your own profile, or that of someone in your room: never a stranger's, so that this
+        request cannot tell whether a name exists (everyone else gets one and the same answer).
+        Names compare in their mapped form: "ALICE" asks for alice."""
+        session = client.session
+        username = fields.get("username", session.user.username)
+        wanted = username_key(username) or username
+        if wanted != (username_key(session.user.username) or session.user.username):
+            room = session.room
+            member = next((m for m in room.members.values()
+                           if (username_key(m.user.username) or m.user.username) == wanted), None) \
+                if room is not None else None
+            if member is None:
+                raise ProtocolError(ErrorCode.NOT_IN_ROOM,
+                                    "You can see the profiles of the people in your room only.")
+            # Kept current by update_profile: no database read.
+            self.service.reply(client, request_id, {"user": profile_json(member.user)})
+            return
 
         def done(user: UserRecord | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
-            elif user is None:
-                self.service.fail(client, request_id, ErrorCode.UNKNOWN_USER)
             else:
-                self.service.reply(client, request_id, {"user": profile_json(user)})
+                # Accounts are never deleted; the session's copy stands in should the row be gone.
+                self.service.reply(client, request_id, {"user": profile_json(user or session.user)})
 
-        self.service.run_db(find_user, (username,), done)
+        self.service.run_db(lambda storage: storage.get_user(session.user_id), (), done)
 
     def update_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session

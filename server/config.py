@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,14 @@ class ServerConfig:
     db_breaker_cooldown: float = 2.0
     # Password hashing has workers of its own: a burst of logins never delays a database write.
     hash_workers: int = 2
+    # Password checks waiting for a hashing worker, in all and per client address (served in turn);
+    # past either, the request is answered SERVER_BUSY at once rather than queued.
+    hash_queue_limit: int = 128
+    hash_queue_per_address: int = 32
+    # Overrides of server.guess_limits.DEFAULT_LIMITS: rule name -> "5/minute;20/hour" or "none".
+    rate_limits: dict[str, str] = field(default_factory=dict)
+    # Where the guess windows live: "memory://" (one node); "redis://HOST:PORT" to share them.
+    rate_limit_storage: str = "memory://"
     # After a start, how long the rooms that were live (temporary ones too) wait for their members.
     room_grace: float = 120.0
     # A receiver whose queued media has not moved for this long is disconnected (the room is told).

@@ -25,7 +25,8 @@ from reactor.tcp_connection import TcpConnection
 from server.account_requests import AccountRequests
 from server.config import ServerConfig
 from server.control_link import ControlLink
-from server.db_worker_pool import DbWorkerPool
+from server.db_worker_pool import DbWorkerPool, PoolBusy
+from server.guess_limits import GuessLimits, address_key
 from server.loop_stats import LoopStats
 from server.media_peer import MediaPeer
 from server.room import Room
@@ -67,6 +68,8 @@ class ControlService:
         self.rooms: dict[str, Room] = {}
         # Set once the server begins to stop: rooms emptied by the stop are kept for the restart.
         self.stopping = False
+        # Password, room password and room id guesses, counted before they are checked.
+        self.guesses = GuessLimits(config.rate_limits, config.rate_limit_storage)
         self.accounts = AccountRequests(self)
         self.room_requests = RoomRequests(self)
         self._handlers: dict[str, Callable[[ControlClient, int, dict[str, Any]], None]] = {
@@ -95,7 +98,7 @@ class ControlService:
 
     def control_connected(self, conn: TcpConnection) -> None:
         self.loop.assert_in_loop_thread()
-        client = ControlClient(conn)
+        client = ControlClient(conn, address_key(conn.peer_address))
         self.clients[conn] = client
         # A client that reads nothing (chat piling up) is closed, not given ever more memory.
         conn.set_high_water_mark(_close_overflowing, self.config.control_high_water)
@@ -200,6 +203,8 @@ class ControlService:
         having logged any other exception with its traceback)."""
         if isinstance(error, NameTakenError):
             self.fail(client, request_id, ErrorCode.NAME_TAKEN)
+        elif isinstance(error, PoolBusy):
+            self.send(client, error_reply(request_id, ProtocolError(ErrorCode.SERVER_BUSY, retry_after=1)))
         elif isinstance(error, StorageUnavailable):
             # Not logged per request: the pool's circuit breaker says once when it goes and comes back.
             self.fail(client, request_id, ErrorCode.DATABASE_UNAVAILABLE)
@@ -212,10 +217,14 @@ class ControlService:
         config.db_deadline seconds even when the database is stalled (then StorageUnavailable)."""
         self.db.submit(self.loop, fn, args, on_done, deadline=self.config.db_deadline)
 
-    def run_hash(self, fn: Callable[..., Any], args: tuple,
+    def run_hash(self, client: ControlClient, fn: Callable[..., Any], args: tuple,
                  on_done: Callable[[Any, BaseException | None], None]) -> None:
-        """fn(*args), a password hash or check, on a hashing worker; on_done(result, error) back here."""
-        self.hashing.submit(self.loop, _without_storage(fn), args, on_done)
+        """fn(*args), a password hash or check, on a hashing worker; on_done(result, error) back here.
+
+        Clients' addresses take turns at the workers, so one address's flood of guesses delays
+        only itself; a full queue answers PoolBusy (SERVER_BUSY) at once.
+        """
+        self.hashing.submit(self.loop, _without_storage(fn), args, on_done, owner=client.address)
 
     def _hello(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if fields["version"] != PROTOCOL_VERSION:
@@ -326,7 +335,7 @@ class ControlService:
                                     f"This is the {stream.name.lower()} port, not {fields['stream'][:20]!r}.")
             session = self.sessions_by_token.get(fields["token"])
             # Bound to the control connection that logged in: from elsewhere, the token is no use.
-            if session is None or _host(conn.peer_address) != _host(session.control.conn.peer_address):
+            if session is None or address_key(conn.peer_address) != session.control.address:
                 raise ProtocolError(ErrorCode.BAD_TOKEN)
             live = session.peer(stream)
             if live is not None and live.conn.connected:
@@ -388,12 +397,6 @@ def _resume_reading(conn: TcpConnection) -> None:
     """On conn's own loop."""
     conn.context.reading_paused = False
     conn.start_reading()
-
-
-def _host(peer_address: Any) -> str:
-    """The address of a peer (an IPv4 peer may appear IPv4-mapped on an IPv6 socket)."""
-    host = str(peer_address[0]) if isinstance(peer_address, tuple) else str(peer_address)
-    return host.removeprefix("::ffff:")
 
 
 def _close_overflowing(conn: TcpConnection, queued: int) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from reactor.event_loop import EventLoop
 from reactor.timer import Timer
 from server.circuit_breaker import CircuitBreaker
+from server.fair_queue import FairQueue
 from server.storage.deadline import job_deadline
 from server.storage.errors import StorageError, StorageUnavailable
 from server.storage.storage import Storage
@@ -32,11 +32,16 @@ _QUEUED, _RUNNING, _EXPIRED = "queued", "running", "expired"
 class _Task:
     loop: EventLoop
     fn: Job
-    args: Sequence[Any]
+    # Never in a repr: a task's arguments may hold a password, and a failed callback logs its task.
+    args: Sequence[Any] = field(repr=False)
     on_done: OnDone
     deadline: float | None  # on the time.monotonic() clock
     state: str = _QUEUED
     timer: Timer | None = None
+
+
+class PoolBusy(StorageError):
+    """Refused without queueing: the pool's queue, or the caller's share of it, is full."""
 
 
 class DbWorkerPool:
@@ -47,17 +52,22 @@ class DbWorkerPool:
     not finish in time (see server.storage.deadline). A circuit breaker refuses jobs at once while
     the database is down, so that they do not queue behind timeouts.
 
+    Jobs wait in a FairQueue: each caller names an owner (e.g. a client's address), owners are
+    served in turn, and with max_queued / max_queued_per_owner a full queue refuses at once
+    (PoolBusy) instead of growing.
+
     The pool does not own the storage: whoever opened it closes it, after close() here.
     """
 
     def __init__(self, storage: Storage, workers: int = 2, name: str = "db",
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, max_queued: int | None = None,
+                 max_queued_per_owner: int | None = None) -> None:
         if workers < 1:
             raise ValueError(f"a DbWorkerPool needs at least one worker, not {workers}")
         self._storage = storage
         self.breaker = breaker or CircuitBreaker("the database")
-        # None tells one worker to stop; it is queued behind every job submitted before close().
-        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        # Closing it lets the workers finish every job queued before close(), then stop.
+        self._tasks: FairQueue[_Task] = FairQueue(max_queued, max_queued_per_owner)
         self._lock = threading.Lock()
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
@@ -66,11 +76,11 @@ class DbWorkerPool:
             thread.start()
 
     def submit(self, loop: EventLoop, fn: Job, args: Sequence[Any], on_done: OnDone,
-               deadline: float | None = None) -> None:
+               deadline: float | None = None, owner: Hashable = "") -> None:
         """Queue fn(storage, *args); on_done(result, error) later runs on loop's own thread.
 
-        error is None on success, a StorageError otherwise. With a deadline (seconds from now),
-        on_done is called by then. Safe to call from any thread.
+        error is None on success, a StorageError otherwise (PoolBusy when the queue is full). With
+        a deadline (seconds from now), on_done is called by then. Safe to call from any thread.
         """
         task = _Task(loop, fn, args, on_done, None if deadline is None else time.monotonic() + deadline)
         with self._lock:
@@ -82,7 +92,12 @@ class DbWorkerPool:
                 return
             if deadline is not None:
                 task.timer = loop.run_after(deadline, functools.partial(self._expire, task))
-            self._tasks.put(task)
+            if not self._tasks.put(owner, task):
+                task.state = _EXPIRED  # answered here: a timer that fires anyway does nothing
+                if task.timer is not None:
+                    loop.cancel(task.timer)
+                loop.queue_in_loop(functools.partial(on_done, None, PoolBusy(
+                    "not queued: too many jobs are waiting already")))
 
     def close(self) -> None:
         """Stop the workers once every job already queued has run and reported."""
@@ -90,8 +105,7 @@ class DbWorkerPool:
             if self._closed:
                 return
             self._closed = True
-            for _ in self._threads:
-                self._tasks.put(None)
+            self._tasks.close()
         for thread in self._threads:
             # A job that closes the pool must not wait for its own thread.
             if thread is not threading.current_thread():

@@ -22,6 +22,7 @@ from reactor.length_frame_codec import LengthFrameCodec
 from reactor.tcp_connection import TcpConnection
 from reactor.tcp_server import TcpServer
 from reactor.timer import Timer
+from server import passwords
 from server.circuit_breaker import CircuitBreaker
 from server.config import ServerConfig
 from server.control_link import ControlLink
@@ -38,6 +39,8 @@ _STREAM_AND_SENDER = struct.Struct("!BI")
 # Media frames arrive with their 4-byte length prefix: the kind byte follows it.
 _KIND_AT = LENGTH.size
 _MIN_MEDIA_FRAME = _KIND_AT + 1 + MEDIA_HEADER.size
+# How often the guess limits forget windows that have emptied (one pass over their keys).
+GUESS_SWEEP_INTERVAL = 60.0
 
 
 class MeetingServer:
@@ -54,7 +57,9 @@ class MeetingServer:
         self.storage = storage or open_storage(config.db_url)
         breaker = CircuitBreaker("the database", config.db_breaker_failures, config.db_breaker_cooldown)
         self.db = DbWorkerPool(self.storage, config.db_workers, breaker=breaker)
-        self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash")
+        self.hashing = DbWorkerPool(self.storage, config.hash_workers, name="hash",
+                                    max_queued=config.hash_queue_limit,
+                                    max_queued_per_owner=config.hash_queue_per_address)
         self.pool = EventLoopThreadPool(loop, config.threads, "io")
         self.stats_by_loop: dict[EventLoop, LoopStats] = {}
         self.service = ControlService(loop, config, self.db, self.stats_by_loop, self.hashing)
@@ -110,6 +115,7 @@ class MeetingServer:
             server.start()
         reap_every = max(0.2, min(5.0, self.config.heartbeat_timeout / 4))
         self._timers.append(self.loop.run_every(reap_every, self.service.reap_silent))
+        self._timers.append(self.loop.run_every(GUESS_SWEEP_INTERVAL, self.service.guesses.sweep))
         self._timers.append(self.loop.run_after(self.config.room_grace,
                                                 self.service.room_requests.sweep_unclaimed_rooms))
         if self.config.stats_interval > 0:
@@ -144,6 +150,8 @@ class MeetingServer:
                 "refused_per_address": self.per_address.refused_total if self.per_address else 0,
                 "frames_out": total.frames_out, "drops": total.drops,
                 "dropped_outside_room": total.dropped_outside_room,
+                # Argon2 checks run in this process (logins, unknown names too, and room passwords).
+                "password_checks": passwords.checks_run.value,
                 # Exceptions caught in callbacks: each closed its connection or was logged, never a loop.
                 "callback_errors": sum(loop.callback_errors for loop in {self.loop, *self.pool.all_loops()})}
 

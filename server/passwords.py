@@ -7,6 +7,7 @@ loop. Passwords are never logged, and never appear in an exception message.
 from __future__ import annotations
 
 import logging
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,8 +26,37 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(stored_hash: str, password: str) -> bool:
-    """Whether the password matches; a damaged stored hash never matches (and is logged)."""
+class _Counter:
+    """How many password checks ran: the stats line shows it, and tests see that both login
+    failures (unknown name, wrong password) cost one check each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+checks_run = _Counter()
+
+
+# Made with today's parameters, so that checking against it costs what a real check costs; made
+# at import (one hash, once), so that the first unknown name is no slower than the next.
+_DUMMY_HASH = _hasher.hash("no account has this password")
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether the password matches; a damaged stored hash never matches (and is logged).
+
+    With no stored hash (no such account) it checks against a dummy hash and says False: an
+    unknown name takes as long to refuse as a wrong password, so the time tells nothing.
+    """
+    checks_run.add()
+    if stored_hash is None:
+        _check_dummy(password)
+        return False
     try:
         return _hasher.verify(stored_hash, password)
     except InvalidHashError:
@@ -41,3 +71,10 @@ def verify_password(stored_hash: str, password: str) -> bool:
 def needs_rehash(stored_hash: str) -> bool:
     """Whether a hash was made with weaker parameters than today's and should be replaced."""
     return _hasher.check_needs_rehash(stored_hash)
+
+
+def _check_dummy(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.media import SOURCE_NAMES
+from protocol.messages import error_reply
 from protocol.text_rules import CHAT_MAX, TITLE_MAX, clean_text
 from server.passwords import hash_password, verify_password
 from server.room import CHAT_HISTORY, Room
@@ -71,13 +72,13 @@ class RoomRequests:
 
     def create_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
-        if session.room is not None or session.entering_room:
+        if session.room is not None or session.creating_room:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
         title = clean_text(fields.get("title") or "", "title", TITLE_MAX)
         title = title or f"{session.user.display_name}'s room"
         password = fields.get("password") or None
         persistent = fields.get("persistent", False)
-        session.entering_room = True
+        session.creating_room = True
         if password is None:
             self._create(client, request_id, session, title, None, persistent, attempts=3)
             return
@@ -88,7 +89,7 @@ class RoomRequests:
             else:
                 self._create(client, request_id, session, title, password_hash, persistent, attempts=3)
 
-        self.service.run_hash(hash_password, (password,), hashed)
+        self.service.run_hash(client, hash_password, (password,), hashed)
 
     def _create(self, client: ControlClient, request_id: int, session: Session, title: str,
                 password_hash: str | None, persistent: bool, attempts: int) -> None:
@@ -106,11 +107,14 @@ class RoomRequests:
                              f"a new one can only be temporary.")
             elif error is not None:
                 self._refuse_storage(client, request_id, session, error)
-            elif session.ended:
-                # Logged out meanwhile: nobody will ever be told its id, so it must not stay behind.
+            elif session.ended or session.room is not None:
+                # Logged out, or a join sent meanwhile won: nobody will ever be told this room's id,
+                # so it must not stay behind.
                 self._forget_room(room_id)
-                self._refuse(client, request_id, session, ErrorCode.NOT_LOGGED_IN)
+                self._refuse(client, request_id, session, ErrorCode.ALREADY_IN_ROOM
+                             if session.room is not None else ErrorCode.NOT_LOGGED_IN)
             else:
+                session.creating_room = False
                 room = self._room_from(record, [])
                 log.info("room %s created by %r (persistent: %s)", room.room_id, session.user.username,
                          room.persistent)
@@ -122,27 +126,33 @@ class RoomRequests:
 
     def join_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
-        if session.room is not None or session.entering_room:
+        if session.room is not None:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
         room_id, password = fields["room_id"], fields.get("password")
-        session.entering_room = True
+        # Counted before the id is looked up: guessing ids is refused (RATE_LIMITED) after a few misses.
+        attempt = self.service.guesses.room_id(session.user_id, client.address)
         room = self.service.rooms.get(room_id)
         if room is not None:
+            attempt.succeeded()
             self._check_and_admit(client, request_id, session, room, password)
             return
         if room_id in self._ending:
-            self._no_such_room(client, request_id, session, room_id)
+            attempt.failed()
+            self._no_such_room(client, request_id, room_id)
             return
 
         def loaded(result: tuple[RoomRecord | None, list[ChatRecord]] | None,
                    error: BaseException | None) -> None:
             if error is not None:
-                self._refuse_storage(client, request_id, session, error)
+                attempt.abandoned()
+                self.service.fail_storage(client, request_id, error)
                 return
             record, chat = result
             if record is None or (room_id in self._ending and room_id not in self.service.rooms):
-                self._no_such_room(client, request_id, session, room_id)
+                attempt.failed()
+                self._no_such_room(client, request_id, room_id)
                 return
+            attempt.succeeded()
             # Another join may have loaded it meanwhile: keep that one.
             room = self.service.rooms.get(room_id) or self._room_from(record, chat)
             self._check_and_admit(client, request_id, session, room, password)
@@ -151,18 +161,18 @@ class RoomRequests:
 
     def _refuse(self, client: ControlClient, request_id: int, session: Session, code: str,
                 message: str | None = None) -> None:
-        """A create or join ends without entering a room."""
-        session.entering_room = False
+        """A create ends without a room: another may be sent."""
+        session.creating_room = False
         self.service.fail(client, request_id, code, message)
 
     def _refuse_storage(self, client: ControlClient, request_id: int, session: Session,
                         error: BaseException) -> None:
-        session.entering_room = False
+        session.creating_room = False
         self.service.fail_storage(client, request_id, error)
 
-    def _no_such_room(self, client: ControlClient, request_id: int, session: Session, room_id: str) -> None:
-        self._refuse(client, request_id, session, ErrorCode.UNKNOWN_ROOM,
-                     f"There is no room with the id {room_id[:20]!r}.")
+    def _no_such_room(self, client: ControlClient, request_id: int, room_id: str) -> None:
+        self.service.fail(client, request_id, ErrorCode.UNKNOWN_ROOM,
+                          f"There is no room with the id {room_id[:20]!r}.")
 
     def _room_from(self, record: RoomRecord, chat: list[ChatRecord]) -> Room:
         room = Room(record.room_id, record.title, record.owner_id, record.password_hash, record.persistent)
@@ -173,31 +183,42 @@ class RoomRequests:
     def _check_and_admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
                          password: str | None) -> None:
         if len(room.members) >= self.service.config.max_room_size:
-            self._refuse(client, request_id, session, ErrorCode.ROOM_FULL)
+            self.service.fail(client, request_id, ErrorCode.ROOM_FULL)
             return
         if room.password_hash is None:
             self._admit(client, request_id, session, room)
             return
         if not password:
-            self._refuse(client, request_id, session, ErrorCode.WRONG_ROOM_PASSWORD,
-                         "This room has a password: give it to join.")
+            self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD,
+                              "This room has a password: give it to join.")
+            return
+        address = client.address
+        try:
+            # Counted before the check, as login attempts are (this may run after a database read,
+            # outside the request's own error handling: hence the explicit reply).
+            attempt = self.service.guesses.room_password(room.room_id, address)
+        except ProtocolError as exc:
+            self.service.send(client, error_reply(request_id, exc))
             return
 
         def verified(ok: bool | None, error: BaseException | None) -> None:
             if error is not None:
-                self._refuse_storage(client, request_id, session, error)
+                attempt.abandoned()
+                self.service.fail_storage(client, request_id, error)
             elif not ok:
-                self._refuse(client, request_id, session, ErrorCode.WRONG_ROOM_PASSWORD)
+                attempt.failed()
+                self.service.fail(client, request_id, ErrorCode.WRONG_ROOM_PASSWORD)
             else:
+                attempt.succeeded()
+                self.service.guesses.room_password_right(room.room_id, address)
                 self._admit(client, request_id, session, room, password)
 
         # Verifying costs as much as hashing: a hashing worker does it.
-        self.service.run_hash(verify_password, (room.password_hash, password), verified)
+        self.service.run_hash(client, verify_password, (room.password_hash, password), verified)
 
     def _admit(self, client: ControlClient, request_id: int, session: Session, room: Room,
                password: str | None = None) -> None:
         """The last step of create and join; state is checked again after the async gap."""
-        session.entering_room = False
         if session.ended:
             return
         if session.room is not None:

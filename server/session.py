@@ -21,6 +21,8 @@ class ControlClient:
     """One control connection; touched on the control loop only."""
 
     conn: TcpConnection
+    # The peer's address as rate limits and the hashing queue key it (server.guess_limits).
+    address: str = ""
     hello_done: bool = False
     session: Session | None = None
     last_seen: float = field(default_factory=time.monotonic)
@@ -43,9 +45,9 @@ class Session:
     video: MediaPeer | None = None
     room: Room | None = None
     room_password: str | None = None
-    # A create_room or join_room is under way (waiting for the database or a hash): another is
-    # refused at once, so that two creates sent together cannot both make a room.
-    entering_room: bool = False
+    # A create_room is under way (waiting for the database or a hash): another is refused at once,
+    # so that two creates sent together cannot both make a room.
+    creating_room: bool = False
     ended: bool = False
     # What the participant says it is sending (`set_media_state`).
     media_state: dict[str, bool] = field(default_factory=lambda: dict(MEDIA_STATE_DEFAULTS))

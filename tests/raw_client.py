@@ -26,9 +26,10 @@ class RawConnection:
     """One TCP connection: frames out, frames in, requests matched by id."""
 
     def __init__(self, port: int, timeout: float = 5.0, source: str | None = None) -> None:
-        # `source`: another loopback address (127.0.0.2) to stand for another machine.
+        # source: a loopback address of 127.0.0.0/8 to connect from, so that one test can be
+        # several client addresses (rate limits and the hashing queue key on the address).
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                             source_address=(source, 0) if source else None)
+                                             source_address=None if source is None else (source, 0))
         self.pushes: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 

@@ -1,9 +1,11 @@
-"""A real server process (`server_main.py`) for black-box tests: its log, memory and fds."""
+"""The real server (python server_main.py) in a process of its own, for black-box abuse tests: its
+ports, its log and the stats it writes there, its memory and fds."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,26 +13,28 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from protocol import PROTOCOL_VERSION
 from tests.conftest import free_base_port, wait_until
+from tests.raw_client import RawConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServerProcess:
-    """`server_main.py` on free ports and a fresh SQLite file (`meeting.db` in tmp_path), logging to
-    `server.log` there; what tests.raw_client needs of a server (its ports), and the process's state."""
+    """`server_main.py` on 127.0.0.1, free ports and a fresh SQLite file (`meeting.db` in `directory`),
+    logging to `server.log` there; what tests.raw_client needs of a server (its ports)."""
 
-    def __init__(self, tmp_path: Path, *flags: str) -> None:
+    def __init__(self, directory: Path, *flags: str, stats_interval: float = 0.0) -> None:
         self.port = free_base_port()
-        self.log_path = tmp_path / "server.log"
+        self.log_path = directory / "server.log"
         self._log = open(self.log_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--db", f"sqlite:///{tmp_path}/meeting.db", "--stats-interval", "0", *flags],
-            cwd=tmp_path, stdout=self._log, stderr=subprocess.STDOUT)
+             "--db", f"sqlite:///{directory}/meeting.db", "--stats-interval", str(stats_interval), *flags],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
         if not wait_until(self._listening, timeout=20, interval=0.05) or not self.alive():
             self.stop()
-            raise RuntimeError(f"the server did not start:\n{self.log()}")
+            raise RuntimeError(f"the server did not start ({self.proc.returncode}):\n{self.log()[-2000:]}")
 
     @property
     def control_port(self) -> int:
@@ -67,9 +71,37 @@ class ServerProcess:
         return self.proc.poll() is None
 
     def log(self) -> str:
+        """Everything the server has logged so far."""
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def connect(self, source: str | None = None, timeout: float = 10.0) -> RawConnection:
+        """A control connection that has said hello."""
+        conn = RawConnection(self.control_port, timeout=timeout, source=source)
+        conn.ok("hello", version=PROTOCOL_VERSION)
+        return conn
+
+    def latest_stats(self) -> dict[str, int]:
+        lines = [line for line in self.log().splitlines() if "stats: " in line]
+        if not lines:
+            return {}
+        fields = lines[-1].split("stats: ", 1)[1]
+        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", fields)}
+
+    def stat_once_settled(self, name: str, settle: float = 0.6) -> int:
+        """The stat once two stats lines `settle` seconds apart agree (the work has finished)."""
+        previous = None
+
+        def steady() -> bool:
+            nonlocal previous
+            current = self.latest_stats().get(name)
+            same = current is not None and current == previous
+            previous = current
+            return same
+
+        assert wait_until(steady, timeout=20, interval=settle), f"{name} never settled: {self.latest_stats()}"
+        return previous
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -83,9 +115,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def server_process(tmp_path: Path, *args: str) -> Iterator[ServerProcess]:
-    """A ServerProcess, stopped (SIGTERM) afterwards."""
-    server = ServerProcess(tmp_path, *args)
+def server_process(directory: Path, *flags: str) -> Iterator[ServerProcess]:
+    """A ServerProcess writing stats every 0.2 s, stopped (SIGTERM) afterwards."""
+    server = ServerProcess(directory, *flags, stats_interval=0.2)
     try:
         yield server
     finally:

@@ -69,7 +69,9 @@ def test_a_dead_database_is_left_alone_for_a_moment_then_tried_again(tmp_path, c
     with running_meeting_server(url, storage=storage) as server:
         alice, bob = room_of(server, "alice", "bob")
         Participant(server, "carol").close()
-        conns = [RawConnection(server.control_port) for _ in range(10)]
+        # Ten people at once, each from an address of their own (ten parallel logins for one name
+        # from one address would be limited as guessing is).
+        conns = [RawConnection(server.control_port, source=f"127.0.0.{10 + n}") for n in range(10)]
         for conn in conns:
             conn.ok("hello", version=PROTOCOL_VERSION)
 

@@ -15,7 +15,7 @@ import pytest
 
 from reactor.event_loop import EventLoop
 from server.circuit_breaker import CircuitBreaker
-from server.db_worker_pool import DbWorkerPool
+from server.db_worker_pool import DbWorkerPool, PoolBusy
 from server.storage import NameTakenError, StorageError, StorageUnavailable, UserRecord
 from server.storage.deadline import time_left
 from server.storage.sqlite_storage import SqliteStorage
@@ -107,6 +107,21 @@ def test_password_in_a_partial_is_not_logged(
     assert "hunter2" not in caplog.text
 
 
+def test_a_password_argument_is_not_logged_when_the_callback_fails(
+        loop_thread: EventLoop, pool: DbWorkerPool, caplog: pytest.LogCaptureFixture) -> None:
+    answered = threading.Event()
+
+    def on_done(_result: Any, _error: BaseException | None) -> None:
+        answered.set()
+        raise RuntimeError("a bug in the caller")
+
+    with caplog.at_level(logging.ERROR):
+        pool.submit(loop_thread, lambda _storage, password: len(password), ("hunter2",), on_done)
+        assert answered.wait(5)
+        assert wait_until(lambda: "a bug in the caller" in caplog.text, timeout=5)
+    assert "hunter2" not in caplog.text
+
+
 def test_loop_keeps_running_while_a_job_is_slow(loop_thread: EventLoop, pool: DbWorkerPool) -> None:
     release = threading.Event()
     outcomes = Outcomes()
@@ -158,6 +173,24 @@ def test_submit_after_close_is_refused(loop_thread: EventLoop, storage: SqliteSt
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(loop_thread, _register, ("late",), Outcomes().on_done)
+
+
+def test_owners_take_turns_and_a_full_queue_refuses_at_once(
+        loop_thread: EventLoop, storage: SqliteStorage) -> None:
+    pool = DbWorkerPool(storage, workers=1, name="hash", max_queued=6, max_queued_per_owner=4)
+    gate = threading.Event()
+    outcomes = Outcomes()
+    pool.submit(loop_thread, lambda _storage: gate.wait(10), (), outcomes.on_done, owner="flood")
+    assert wait_until(lambda: len(pool._tasks) == 0)  # the worker holds the first job
+    for n in range(6):  # four wait; the owner's share is full for the last two
+        pool.submit(loop_thread, lambda _storage, n=n: f"flood-{n}", (), outcomes.on_done, owner="flood")
+    pool.submit(loop_thread, lambda _storage: "person", (), outcomes.on_done, owner="person")
+    refused = outcomes.wait_for(2)
+    assert [type(error) for _, error, _ in refused] == [PoolBusy, PoolBusy]
+    gate.set()
+    results = [result for result, error, _ in outcomes.wait_for(8) if error is None]
+    assert results == [True, "flood-0", "person", "flood-1", "flood-2", "flood-3"]
+    pool.close()
 
 
 # -- deadlines and the circuit breaker ------------------------------------------

@@ -129,7 +129,7 @@ def test_wrong_password_and_unreachable_server_are_told_plainly(qtbot, app, serv
     login = app.login_window
     login.password_edit.setText("not-the-password")
     qtbot.mouseClick(login.login_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "password is wrong" in login.error_label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "wrong user name or password" in login.error_label.text().lower(), timeout=10_000)
     login.server_edit.setText("127.0.0.1:1")
     login.password_edit.setText("secret-pw")
     qtbot.mouseClick(login.login_button, Qt.LeftButton)
@@ -189,13 +189,15 @@ def test_profile_edits_are_saved_and_saved_rooms_are_listed_and_joinable(qtbot, 
         lobby.signature_edit.setText("one more chapter")
         qtbot.mouseClick(lobby.save_profile_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: "saved" in lobby.message_label.text().lower(), timeout=10_000)
-        seen = owner.get_profile("reader")
-        assert (seen["display_name"], seen["signature"]) == ("Avid Reader", "one more chapter")
 
         qtbot.waitUntil(lambda: "Book club" in lobby.room_list.item(0).text(), timeout=10_000)
         lobby.room_list.setCurrentRow(0)
         qtbot.mouseClick(lobby.join_listed_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: app.room_window.isVisible(), timeout=10_000)
         assert app.room_window.room_id == saved["room_id"]
+        # Others see the saved profile once they share a room with the reader.
+        owner.join_room(saved["room_id"])
+        seen = owner.get_profile("reader")
+        assert (seen["display_name"], seen["signature"]) == ("Avid Reader", "one more chapter")
     finally:
         owner.close()

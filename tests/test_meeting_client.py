@@ -99,6 +99,10 @@ def test_register_login_profile_and_avatar(make_client: Any) -> None:
     assert ada.get_avatar(user_id) == PNG
 
     bob = make_client("bob")
+    with pytest.raises(ServerError) as stranger:
+        bob.get_profile("ada")  # profiles are for the people one shares a room with
+    assert stranger.value.code == "NOT_IN_ROOM"
+    bob.join_room(ada.create_room()["room"]["room_id"])
     seen_by_bob = bob.get_profile("ada")
     assert decode_avatar(seen_by_bob) == PNG
     assert seen_by_bob["signature"] == "analytical engines"

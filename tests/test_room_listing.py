@@ -8,7 +8,7 @@ from typing import Any
 
 from protocol.framing import FrameKind, encode_frame
 from qt_client.net import MeetingClient
-from tests.conftest import running_meeting_server
+from tests.conftest import running_meeting_server, wait_until
 from tests.raw_client import Participant
 
 
@@ -98,3 +98,22 @@ def test_the_client_pages_through_rooms(tmp_path: Any) -> None:
             assert [len(first["rooms"]), len(second["rooms"])] == [3, 2] and second["next_cursor"] is None
             assert [r["title"] for r in first["rooms"] + second["rooms"]] == [f"Room {n}" for n in range(5)]
             assert len(client.list_rooms()) == 5
+
+
+def test_a_create_that_loses_to_a_join_sent_with_it_leaves_no_room(sqlite_meeting_server) -> None:
+    bob = Participant(sqlite_meeting_server, "bob")
+    room_id = bob.control.ok("create_room", title="Bob's")["room"]["room_id"]
+    alice = Participant(sqlite_meeting_server, "alice")
+    both = ({"type": "create_room", "id": 1, "persistent": True, "title": "Alice's"},
+            {"type": "join_room", "id": 2, "room_id": room_id})
+    alice.control.send_raw(b"".join(encode_frame(FrameKind.CONTROL, json.dumps(r).encode()) for r in both))
+    answers = {}
+    while len(answers) < 2:
+        message = alice.control.read_message()
+        if message["type"] == "reply":
+            answers[message["id"]] = message
+    entered = [n for n, answer in answers.items() if "result" in answer]
+    assert len(entered) == 1, answers
+    # Whichever won, the persistent rooms are exactly the one alice is in, or none.
+    expected = 1 if entered == [1] else 0
+    assert wait_until(lambda: len(bob.control.ok("list_rooms")["rooms"]) == expected, timeout=5)

@@ -13,7 +13,7 @@ def test_create_join_chat_and_leave_with_member_pushes(meeting_server):
     alice, bob = Participant(meeting_server, "alice"), Participant(meeting_server, "bob")
     created = alice.control.ok("create_room", title="Standup")
     room_id = created["room"]["room_id"]
-    assert len(room_id) == 6 and created["room"]["title"] == "Standup"
+    assert len(room_id) == 13 and created["room"]["title"] == "Standup"
     assert _member_names(created) == ["alice"]
 
     joined = bob.control.ok("join_room", room_id=room_id)

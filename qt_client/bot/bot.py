@@ -85,10 +85,17 @@ class Bot:
     def _log_in(self) -> None:
         try:
             self.client.login(self.config.user, self.config.password)
-        except ServerError as exc:
-            if exc.code != ErrorCode.UNKNOWN_USER:
+        except ServerError as refused:
+            # The server does not say whether the name exists: try to register it. Taken means
+            # the password was wrong after all, and that is the error to report.
+            if refused.code not in (ErrorCode.WRONG_PASSWORD, ErrorCode.UNKNOWN_USER):
                 raise
-            self.client.register(self.config.user, self.config.password)
+            try:
+                self.client.register(self.config.user, self.config.password)
+            except ServerError as exc:
+                if exc.code == ErrorCode.NAME_TAKEN:
+                    raise refused from None
+                raise
             self.client.login(self.config.user, self.config.password)
 
     def _enter_room(self) -> str:
