@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import socket
@@ -198,6 +199,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(filename=args.workdir / "watchers.log", level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
         print(json.dumps(run(args, args.workdir)))
         return 0
     with tempfile.TemporaryDirectory() as tmp:

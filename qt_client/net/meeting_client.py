@@ -230,22 +230,46 @@ class MeetingClient:
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         """Log in, open the audio and video connections, start heartbeats and measure the clock."""
+        result, _joining = self._log_in(username, password)
+        return result
+
+    def _log_in(self, username: str, password: str, rejoin: tuple[str, str | None] | None = None
+                ) -> tuple[dict[str, Any], tuple[int, concurrent.futures.Future] | None]:
+        """login, then everything a session needs; with `rejoin` (room id, password), the join is
+        asked for at once and its (request id, future) returned, to be waited for by the caller.
+
+        After a server restart every client does this at the same moment, and each round trip waits
+        behind everyone else's: what need not be waited for (the room's answer, a new clock sample,
+        the media state) is sent without waiting, in the order the server must see it.
+        """
         result = self._request("login", {"username": username, "password": password},
                                on_result=self._store_login)
         with self._lock:
             self._credentials = (username, password)
+            state = dict(self._media_state)
+            clock_known = self._clock.has_samples
+        control = self._control
+        assert control is not None
+        if state:
+            # A new session starts with the server's defaults: say again what we send (before the
+            # join, so that the room never sees a muted member unmuted).
+            control.request("set_media_state", state)
+        joining = None
+        if rejoin is not None:
+            room_id, room_password = rejoin
+            fields = {"room_id": room_id, **({"password": room_password} if room_password else {})}
+            joining = control.request("join_room", fields, partial(self._enter_room, room_password))
         self._open_media(result["token"], {StreamKind.AUDIO: result["audio_port"],
                                            StreamKind.VIDEO: result["video_port"]})
         assert self._heartbeat is not None
         self._heartbeat.start(float(result["heartbeat_interval"]))
-        self.time_sync()
-        with self._lock:
-            state = dict(self._media_state)
-        if state:
-            # A new session starts with the server's defaults: say again what we send, so that
-            # a muted member rejoining after a reconnect is still shown muted.
-            self._request("set_media_state", state)
-        return result
+        if clock_known:
+            sent = time.time()  # one more sample, not waited for: the estimate we have holds meanwhile
+            control.request("time_sync", {"client_time": sent}, lambda answer: self._add_clock_sample(
+                sent, answer["server_time"], time.time()))
+        else:
+            self.time_sync()  # the first: media timestamps need it
+        return result, joining
 
     def logout(self) -> None:
         """End the session; the control connection stays, ready for another login."""
@@ -618,7 +642,8 @@ class MeetingClient:
                 self._set_state("connected")
                 return
             try:
-                self.login(*credentials)
+                _result, joining = self._log_in(*credentials,
+                                                rejoin=(room["room_id"], password) if room else None)
             except ServerError as exc:
                 # Connected but logged out: the application shows its login screen.
                 self._forget_session()
@@ -626,8 +651,8 @@ class MeetingClient:
                 self._set_state("connected")
                 return
             self._set_state("reconnected")
-            if room is not None:
-                self._rejoin(room["room_id"], password)
+            if room is not None and joining is not None:
+                self._rejoined(room["room_id"], joining)
         except (NotConnectedError, ClientTimeout) as exc:
             log.info("restoring the session failed (%s); trying again on the next connection", exc)
             if self._control is not None and self._control.connected and not self._closing:
@@ -636,9 +661,12 @@ class MeetingClient:
         except Exception:
             log.exception("restoring the session failed")
 
-    def _rejoin(self, room_id: str, password: str | None) -> None:
+    def _rejoined(self, room_id: str, joining: tuple[int, concurrent.futures.Future]) -> None:
+        """Wait for the join asked for with the login: back in the room, or a `rejoin_failed` push."""
+        control = self._control
+        assert control is not None
         try:
-            self.join_room(room_id, password)
+            self._wait(control, "join_room", *joining)
         except ServerError as exc:
             self._forget_room()
             self._deliver_synthetic({"type": "rejoin_failed", "room_id": room_id, "error": exc.to_json()})
