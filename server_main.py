@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import signal
 import sys
 
@@ -52,6 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--room-grace", type=float, default=120.0,
                         help="seconds after a start that the rooms live before it (temporary ones too) wait "
                              "for their members to rejoin (default 120)")
+    parser.add_argument("--login-timeout", type=float, default=10.0,
+                        help="seconds a new control connection has to log in, and a media connection to "
+                             "present its token, before it is closed (default 10)")
+    parser.add_argument("--max-connections-per-address", type=int, default=900,
+                        help="live connections (the three ports together) one source address may hold; each "
+                             "participant uses 3, so 900 suits 300 people behind one NAT; 0: no limit "
+                             "(default 900)")
+    parser.add_argument("--persistent-rooms-per-user", type=int, default=20,
+                        help="persistent rooms one user may own (default 20)")
     parser.add_argument("--rate-limit", action="append", default=[], metavar="RULE=SPEC",
                         help="change one guess limit, e.g. login_per_address=50/minute;300/hour, or "
                              "RULE=none to turn it off; rules and defaults: "
@@ -85,6 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--no-tls and --cert/--key contradict each other")
     if args.db_breaker_failures < 1 or args.db_breaker_cooldown <= 0:
         parser.error("--db-breaker-failures must be >= 1 and --db-breaker-cooldown > 0")
+    if args.login_timeout <= 0 or args.max_connections_per_address < 0 or args.persistent_rooms_per_user < 0:
+        parser.error("--login-timeout must be > 0, --max-connections-per-address and "
+                     "--persistent-rooms-per-user >= 0")
     if args.hash_queue < 1 or args.hash_queue_per_address < 1:
         parser.error("--hash-queue and --hash-queue-per-address must be >= 1")
     args.rate_limits = {}
@@ -100,6 +113,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _raise_fd_limit(per_address: int) -> None:
+    """Every connection is an fd: take what the system allows, and say so if one address could use most."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open file limit from %d: %s", soft, exc)
+    if per_address == 0 or per_address > soft // 2:
+        log.warning("open file limit %d: one address may hold %s connections, enough to exhaust it; "
+                    "lower --max-connections-per-address or raise the limit (ulimit -n)", soft,
+                    per_address or "unlimited")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level,
@@ -112,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                           hash_queue_limit=args.hash_queue,
                           hash_queue_per_address=args.hash_queue_per_address,
                           tls=not args.no_tls, cert_file=args.cert, key_file=args.key,
-                          data_dir=args.data_dir, tls_handshake_timeout=args.tls_handshake_timeout)
+                          data_dir=args.data_dir, tls_handshake_timeout=args.tls_handshake_timeout,
+                          login_timeout=args.login_timeout,
+                          max_connections_per_address=args.max_connections_per_address,
+                          persistent_rooms_per_user=args.persistent_rooms_per_user)
+    _raise_fd_limit(config.max_connections_per_address)
     loop = EventLoop("control")
     try:
         server = MeetingServer(loop, config)

@@ -22,10 +22,12 @@ class ErrorCode:
     NOT_LOGGED_IN = "NOT_LOGGED_IN"
     ALREADY_LOGGED_IN = "ALREADY_LOGGED_IN"
     BAD_TOKEN = "BAD_TOKEN"
+    MEDIA_ALREADY_CONNECTED = "MEDIA_ALREADY_CONNECTED"
     UNKNOWN_ROOM = "UNKNOWN_ROOM"
     WRONG_ROOM_PASSWORD = "WRONG_ROOM_PASSWORD"
     ROOM_FULL = "ROOM_FULL"
     ALREADY_IN_ROOM = "ALREADY_IN_ROOM"
+    ROOM_QUOTA = "ROOM_QUOTA"
     NOT_IN_ROOM = "NOT_IN_ROOM"
     AVATAR_TOO_LARGE = "AVATAR_TOO_LARGE"
     BAD_AVATAR = "BAD_AVATAR"
@@ -49,10 +51,12 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.NOT_LOGGED_IN: "Log in first.",
     ErrorCode.ALREADY_LOGGED_IN: "This connection is already logged in.",
     ErrorCode.BAD_TOKEN: "The session token is wrong or has expired: log in again.",
+    ErrorCode.MEDIA_ALREADY_CONNECTED: "This session already has a live connection for this stream.",
     ErrorCode.UNKNOWN_ROOM: "There is no room with that id.",
     ErrorCode.WRONG_ROOM_PASSWORD: "The room password is wrong.",
     ErrorCode.ROOM_FULL: "The room is full.",
     ErrorCode.ALREADY_IN_ROOM: "You are already in a room: leave it first.",
+    ErrorCode.ROOM_QUOTA: "You have as many saved rooms as one person may keep.",
     ErrorCode.NOT_IN_ROOM: "You are not in a room.",
     ErrorCode.AVATAR_TOO_LARGE: "The avatar image is too large (256 KiB at most).",
     ErrorCode.BAD_AVATAR: "The avatar must be a PNG or JPEG image.",

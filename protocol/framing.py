@@ -14,6 +14,16 @@ HEADER_SIZE = LENGTH.size + 1
 # bigger is a broken or hostile peer.
 MAX_FRAME_SIZE = 4 * 1024 * 1024
 
+# What the server accepts, by connection and phase (the length prefix's value, kind byte included);
+# a longer frame closes the connection before its payload is read.
+# Before login (control) or media_hello (audio, video): hello, register, login and media_hello are small.
+MAX_FRAME_BEFORE_LOGIN = 64 * 1024
+# A logged-in control connection: a 256 KiB avatar travels as about 350 KB of base64 in update_profile.
+MAX_CONTROL_FRAME = 512 * 1024
+# An Opus or even a PCM frame of 20 ms is a few KB.
+MAX_AUDIO_FRAME = 64 * 1024
+MAX_VIDEO_FRAME = MAX_FRAME_SIZE
+
 
 class FrameKind(enum.IntEnum):
     CONTROL = 1  # a JSON object, UTF-8

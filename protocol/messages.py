@@ -36,7 +36,7 @@ REQUESTS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "create_room": {"title": (str, False), "password": (str, False), "persistent": (bool, False)},
     "join_room": {"room_id": (str, True), "password": (str, False)},
     "leave_room": {},
-    "list_rooms": {},
+    "list_rooms": {"cursor": (str, False), "limit": (int, False)},
     "chat": {"text": (str, True)},
     "heartbeat": {},
     "time_sync": {"client_time": ((int, float), True)},

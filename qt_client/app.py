@@ -45,6 +45,7 @@ class MeetingApp(QObject):
     _join_room = pyqtSignal(str, object)
     _leave_room = pyqtSignal()
     _list_rooms = pyqtSignal()
+    _more_rooms = pyqtSignal(str)
     _update_profile = pyqtSignal(object, object, object)
     _send_chat = pyqtSignal(str, str)
     _request_keyframe = pyqtSignal(int, int)
@@ -87,6 +88,7 @@ class MeetingApp(QObject):
         self._join_room.connect(session.join_room)
         self._leave_room.connect(session.leave_room)
         self._list_rooms.connect(session.list_rooms)
+        self._more_rooms.connect(session.more_rooms)
         self._update_profile.connect(session.update_profile)
         self._send_chat.connect(session.send_chat)
         self._request_keyframe.connect(session.request_keyframe)
@@ -97,6 +99,7 @@ class MeetingApp(QObject):
         session.room_entered.connect(self._on_room_entered)
         session.room_left.connect(self._on_room_left)
         session.rooms_listed.connect(self.lobby.set_rooms)
+        session.more_rooms_listed.connect(self.lobby.add_rooms)
         session.profile_updated.connect(self._on_profile_updated)
         session.request_failed.connect(self._on_request_failed)
         session.members_changed.connect(self._on_members_changed)
@@ -122,6 +125,7 @@ class MeetingApp(QObject):
         self.lobby.join_room_requested.connect(
             lambda room_id, password: self._join_room.emit(room_id, password or None))
         self.lobby.rooms_refresh_requested.connect(self._list_rooms.emit)
+        self.lobby.more_rooms_requested.connect(self._more_rooms.emit)
         self.lobby.profile_save_requested.connect(
             lambda name, signature, avatar: self._update_profile.emit(name, signature, avatar))
         self.lobby.logout_requested.connect(self._on_logout_requested)

@@ -105,9 +105,14 @@ class TcpConnection:
         self.peer_address = peer_address
         self.local_address = sock.getsockname()
         self.state = _CONNECTING
-        self.input = Buffer()
+        # Empty until the first read: a connection that never sends (thousands may wait for a
+        # login timeout) costs no buffer; the first read makes RECV_ROOM.
+        self.input = Buffer(0)
         self._output: deque[BytesLike] = deque()
         self._output_bytes = 0
+        # Bytes the kernel has taken, ever: with a count of what was sent, another thread can tell
+        # how much a peer has left unread without touching the output queue.
+        self.bytes_sent = 0
         # When queued output last moved (or began to wait): a peer that stops reading stalls it.
         self._progress_at = 0.0
         self.high_water_mark = self.DEFAULT_HIGH_WATER_MARK
@@ -304,6 +309,7 @@ class TcpConnection:
                 self._discard_output()
                 self.force_close()
                 return
+            self.bytes_sent += written
             if written == total:
                 if self.write_complete_callback is not None:
                     self.loop.queue_in_loop(partial(self._notify, self.write_complete_callback))
@@ -346,6 +352,7 @@ class TcpConnection:
             self._handle_error("send", exc)
             return
         self._output_bytes -= n
+        self.bytes_sent += n
         if n:
             self._progress_at = time.monotonic()
         while n:
@@ -513,7 +520,15 @@ class TcpConnection:
 
     def _start_reading_in_loop(self) -> None:
         if self.state is _CONNECTED or self.state is _DISCONNECTING:
+            if self._channel.is_reading:
+                return
             self._channel.enable_reading()
+            if len(self.input):
+                # Bytes read before the pause may hold whole messages: no new data would bring them.
+                try:
+                    self.message_callback(self, self.input)
+                except Exception:
+                    self._handle_callback_error()
 
     def _stop_reading_in_loop(self) -> None:
         if self.state is _CONNECTED or self.state is _DISCONNECTING:

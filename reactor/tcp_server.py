@@ -11,6 +11,7 @@ from typing import Any
 
 from reactor.acceptor import Acceptor
 from reactor.buffer import Buffer
+from reactor.connections_per_address import ConnectionsPerAddress
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread_pool import EventLoopThreadPool
 from reactor.tcp_connection import TcpConnection
@@ -50,6 +51,8 @@ class TcpServer:
         self.thread_init_callback: Callable[[EventLoop], None] | None = None
         self.tls_context: ssl.SSLContext | None = None
         self.handshake_timeout = TcpConnection.DEFAULT_HANDSHAKE_TIMEOUT
+        # Shared by several servers (ports) of one application: one address may not take every fd.
+        self.per_address: ConnectionsPerAddress | None = None
 
     @property
     def address(self) -> tuple:
@@ -84,6 +87,10 @@ class TcpServer:
 
     def _new_connection(self, sock: socket.socket, peer_address: Any) -> None:
         self.loop.assert_in_loop_thread()
+        per_address = self.per_address
+        if per_address is not None and not per_address.admit(_host(peer_address)):
+            sock.close()  # at once: a refused connection costs no loop, timer or buffer
+            return
         io_loop = self.thread_pool.get_next_loop()
         name = f"{self.name}#{self._next_id}"
         self._next_id += 1
@@ -93,6 +100,8 @@ class TcpServer:
         except OSError as exc:  # the peer may already have gone (getsockname fails)
             log.info("%s: new connection from %s failed at once: %s", self.name, peer_address, exc)
             sock.close()
+            if per_address is not None:
+                per_address.release(_host(peer_address))
             return
         conn.connection_callback = self.connection_callback
         if self.message_callback is not None:
@@ -110,6 +119,12 @@ class TcpServer:
         self.loop.run_in_loop(partial(self._remove_connection_in_loop, conn))
 
     def _remove_connection_in_loop(self, conn: TcpConnection) -> None:
-        self.connections.pop(conn.name, None)
+        if self.connections.pop(conn.name, None) is not None and self.per_address is not None:
+            self.per_address.release(_host(conn.peer_address))
         # Queued, not run: the connection may still be inside its own handler.
         conn.loop.queue_in_loop(conn.connect_destroyed)
+
+
+def _host(peer_address: Any) -> str:
+    """The address part of a peer address (a UNIX socket's peer has none: one shared key)."""
+    return peer_address[0] if isinstance(peer_address, tuple) and peer_address else str(peer_address)

@@ -50,6 +50,14 @@ class ServerConfig:
     data_dir: str = "data"
     # A connection whose TLS handshake is not done by then is closed.
     tls_handshake_timeout: float = 10.0
+    # A control connection that has not logged in, or a media connection that has not presented its
+    # token (media_hello), this many seconds after connecting is closed.
+    login_timeout: float = 10.0
+    # Live connections (all three ports together) from one source address; 0: no limit. A school
+    # behind one NAT address: 300 people at three connections each. Keep it well under the fd limit.
+    max_connections_per_address: int = 900
+    # Persistent rooms one user may own (create_room answers ROOM_QUOTA beyond).
+    persistent_rooms_per_user: int = 20
 
     @property
     def heartbeat_interval(self) -> float:

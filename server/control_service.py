@@ -24,6 +24,7 @@ from reactor.event_loop import EventLoop
 from reactor.tcp_connection import TcpConnection
 from server.account_requests import AccountRequests
 from server.config import ServerConfig
+from server.control_link import ControlLink
 from server.db_worker_pool import DbWorkerPool, PoolBusy
 from server.guess_limits import GuessLimits, address_key
 from server.loop_stats import LoopStats
@@ -97,9 +98,21 @@ class ControlService:
 
     def control_connected(self, conn: TcpConnection) -> None:
         self.loop.assert_in_loop_thread()
-        self.clients[conn] = ControlClient(conn, address_key(conn.peer_address))
+        client = ControlClient(conn, address_key(conn.peer_address))
+        self.clients[conn] = client
         # A client that reads nothing (chat piling up) is closed, not given ever more memory.
         conn.set_high_water_mark(_close_overflowing, self.config.control_high_water)
+        # Hello or not, heartbeats or not: a connection is only worth its fd once someone logs in on it.
+        self.loop.run_after(self.config.login_timeout, partial(self._login_overdue, client))
+
+    def _login_overdue(self, client: ControlClient) -> None:
+        if client.closed or client.logged_in_once:
+            return
+        conn = client.conn
+        log.info("%s from %s: not logged in within %.0f s; closing", conn.name, conn.peer_address,
+                 self.config.login_timeout)
+        client.closed = True
+        conn.force_close()
 
     def control_closed(self, conn: TcpConnection) -> None:
         client = self.clients.pop(conn, None)
@@ -133,15 +146,51 @@ class ControlService:
             self.send(client, error_reply(request_id, ProtocolError(ErrorCode.INTERNAL_ERROR)))
 
     def send(self, client: ControlClient, message: dict[str, Any]) -> None:
-        if not client.closed:
-            client.conn.send(encode_message(message))
+        if client.closed:
+            return
+        self._queue(client, encode_message(message))
+        if message["type"] == "reply":
+            self._answered(client.conn)
+
+    def _answered(self, conn: TcpConnection) -> None:
+        """One request fewer under way: resume reading a client that was too far ahead."""
+        link: ControlLink = conn.context
+        link.answered += 1
+        if link.resume_wanted and link.waiting <= ControlLink.RESUME_AT:
+            link.resume_wanted = False
+            conn.loop.run_in_loop(partial(_resume_reading, conn))
+
+    def reading_paused(self, conn: TcpConnection) -> None:
+        """The I/O loop stopped reading conn: resume it now, or once enough replies went out."""
+        link: ControlLink = conn.context
+        if link.waiting <= ControlLink.RESUME_AT:
+            conn.loop.run_in_loop(partial(_resume_reading, conn))
+        else:
+            link.resume_wanted = True
 
     def broadcast(self, clients: Iterable[ControlClient], message: dict[str, Any]) -> None:
         """One message to many: encoded once, the same bytes queued for each."""
         frame = encode_message(message)
         for client in clients:
             if not client.closed:
-                client.conn.send(frame)
+                self._queue(client, frame)
+
+    def _queue(self, client: ControlClient, frame: bytes) -> None:
+        """Send, unless the client has left more than control_high_water bytes unread: then close it.
+
+        Counted here, on the control loop, rather than by the connection's own high-water mark
+        alone: replies still on their way to the connection's loop are memory too, and a pipeline
+        of big replies (avatars, room lists) makes them faster than that loop hears of them."""
+        conn = client.conn
+        unread = client.sent_bytes - conn.bytes_sent
+        if unread + len(frame) > self.config.control_high_water:
+            log.warning("%s from %s: %d bytes of replies and pushes unread; closing", conn.name,
+                        conn.peer_address, unread)
+            client.closed = True
+            conn.force_close()
+            return
+        client.sent_bytes += len(frame)
+        conn.send(frame)
 
     def reply(self, client: ControlClient, request_id: int, result: dict[str, Any] | None = None) -> None:
         self.send(client, reply(request_id, result))
@@ -200,6 +249,8 @@ class ControlService:
             self.end_session(old, "logged_in_elsewhere")
         session = Session(user, secrets.token_urlsafe(24), client)
         client.session = session
+        client.logged_in_once = True
+        client.conn.context.logged_in = True  # larger frames from now on (an avatar upload)
         self.sessions_by_token[session.token] = session
         self.sessions_by_user[user.id] = session
         log.info("login: %r (user %d) from %s", user.username, user.id, client.conn.peer_address)
@@ -223,6 +274,7 @@ class ControlService:
         session.audio = session.video = None
         client = session.control
         client.session = None
+        client.conn.context.logged_in = False
         log.info("session of %r (user %d) ended: %s", session.user.username, session.user_id, reason)
         if reason in _ENDED_MESSAGES:
             self.send(client, {"type": "session_ended", "reason": reason, "message": _ENDED_MESSAGES[reason]})
@@ -237,6 +289,14 @@ class ControlService:
 
     def media_connected(self, conn: TcpConnection) -> None:
         self.unauthenticated_media[conn] = time.monotonic()
+        self.loop.run_after(self.config.login_timeout, partial(self._media_hello_overdue, conn))
+
+    def _media_hello_overdue(self, conn: TcpConnection) -> None:
+        if self.unauthenticated_media.pop(conn, None) is None:
+            return  # proved itself, was refused, or closed
+        log.info("%s from %s: no media_hello within %.0f s; closing", conn.name, conn.peer_address,
+                 self.config.login_timeout)
+        conn.force_close()
 
     def media_closed(self, conn: TcpConnection, peer: MediaPeer | None) -> None:
         self.unauthenticated_media.pop(conn, None)
@@ -274,8 +334,13 @@ class ControlService:
                 raise ProtocolError(ErrorCode.BAD_REQUEST,
                                     f"This is the {stream.name.lower()} port, not {fields['stream'][:20]!r}.")
             session = self.sessions_by_token.get(fields["token"])
-            if session is None:
+            # Bound to the control connection that logged in: from elsewhere, the token is no use.
+            if session is None or address_key(conn.peer_address) != session.control.address:
                 raise ProtocolError(ErrorCode.BAD_TOKEN)
+            live = session.peer(stream)
+            if live is not None and live.conn.connected:
+                # Never replaced: a stolen token must not be able to push the owner off their stream.
+                raise ProtocolError(ErrorCode.MEDIA_ALREADY_CONNECTED)
         except ProtocolError as exc:
             log.info("%s: media connection refused: %s", conn.name, exc.message)
             del self.unauthenticated_media[conn]
@@ -284,10 +349,8 @@ class ControlService:
             self.say_goodbye(conn)
             return
         del self.unauthenticated_media[conn]
-        old = session.peer(stream)
-        if old is not None:
-            old.route = None
-            old.conn.force_close()
+        if live is not None:  # closed, its close not yet heard of here
+            live.route = None
         peer = MediaPeer(conn, session.user_id, stream, self.stats_by_loop[conn.loop])
         peer.stall_limit = self.config.receiver_stall_timeout
         peer.on_stalled = self._post_receiver_stalled
@@ -302,7 +365,7 @@ class ControlService:
     # -- housekeeping -----------------------------------------------------
 
     def reap_silent(self) -> None:
-        """Remove clients whose heartbeat stopped, and media connections that never said hello."""
+        """Remove clients whose heartbeat stopped (those that never logged in are closed sooner)."""
         now = time.monotonic()
         limit = self.config.heartbeat_timeout
         for client in list(self.clients.values()):
@@ -312,11 +375,6 @@ class ControlService:
                 else:
                     log.info("%s: silent for %.0f s before logging in; closing", client.conn.name, limit)
                     client.conn.force_close()
-        for conn, since in list(self.unauthenticated_media.items()):
-            if now - since > limit:
-                del self.unauthenticated_media[conn]
-                log.info("%s: no media_hello within %.0f s; closing", conn.name, limit)
-                conn.force_close()
 
     def announce_shutdown(self) -> None:
         self.stopping = True
@@ -333,6 +391,12 @@ def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
     return job
+
+
+def _resume_reading(conn: TcpConnection) -> None:
+    """On conn's own loop."""
+    conn.context.reading_paused = False
+    conn.start_reading()
 
 
 def _close_overflowing(conn: TcpConnection, queued: int) -> None:

@@ -6,8 +6,16 @@ import logging
 import struct
 from functools import partial
 
-from protocol.framing import LENGTH, MAX_FRAME_SIZE, FrameKind
+from protocol.framing import (
+    LENGTH,
+    MAX_AUDIO_FRAME,
+    MAX_FRAME_BEFORE_LOGIN,
+    MAX_FRAME_SIZE,
+    MAX_VIDEO_FRAME,
+    FrameKind,
+)
 from protocol.media import MEDIA_HEADER, StreamKind
+from reactor.connections_per_address import ConnectionsPerAddress
 from reactor.event_loop import EventLoop
 from reactor.event_loop_thread_pool import EventLoopThreadPool
 from reactor.length_frame_codec import LengthFrameCodec
@@ -18,6 +26,7 @@ from reactor.tls_context import server_context
 from server import passwords
 from server.circuit_breaker import CircuitBreaker
 from server.config import ServerConfig
+from server.control_link import ControlLink
 from server.control_service import ControlService
 from server.db_worker_pool import DbWorkerPool
 from server.loop_stats import LoopStats
@@ -60,21 +69,28 @@ class MeetingServer:
         if config.tls:
             self.tls = load_identity(config.cert_file, config.key_file, config.data_dir)
             self._tls_context = server_context(self.tls.cert_file, self.tls.key_file)
+        # One count for the three ports: a person behind a shared address uses three connections.
+        self.per_address = (ConnectionsPerAddress(config.max_connections_per_address)
+                            if config.max_connections_per_address > 0 else None)
         base = config.port
         self.control_server = self._make_server("control", base, self._on_control_connection,
-                                                self._on_control_frame)
+                                                self._on_control_frame, _control_frame_limit)
         self.audio_server = self._make_server("audio", base + 1 if base else 0,
                                               partial(self._on_media_connection, StreamKind.AUDIO),
-                                              partial(self._on_media_frame, StreamKind.AUDIO))
+                                              partial(self._on_media_frame, StreamKind.AUDIO),
+                                              partial(_media_frame_limit, MAX_AUDIO_FRAME))
         self.video_server = self._make_server("video", base + 2 if base else 0,
                                               partial(self._on_media_connection, StreamKind.VIDEO),
-                                              partial(self._on_media_frame, StreamKind.VIDEO))
+                                              partial(self._on_media_frame, StreamKind.VIDEO),
+                                              partial(_media_frame_limit, MAX_VIDEO_FRAME))
         self._timers: list[Timer] = []
 
-    def _make_server(self, name: str, port: int, on_connection, on_frame) -> TcpServer:
+    def _make_server(self, name: str, port: int, on_connection, on_frame, frame_limit) -> TcpServer:
         server = TcpServer(self.loop, self.config.host, port, name, thread_pool=self.pool)
+        server.per_address = self.per_address
         # Media frames keep their length prefix: they are forwarded byte for byte.
-        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control")
+        codec = LengthFrameCodec(on_frame, MAX_FRAME_SIZE, min_frame_size=1, keep_header=name != "control",
+                                 frame_limit=frame_limit)
         server.connection_callback = on_connection
         server.message_callback = codec.on_message
         if self.tls is not None:
@@ -145,6 +161,7 @@ class MeetingServer:
         return {"control": len(self.control_server.connections), "audio": len(self.audio_server.connections),
                 "video": len(self.video_server.connections), "sessions": len(self.service.sessions_by_user),
                 "rooms": len(self.service.rooms), "frames_in": total.frames_in,
+                "refused_per_address": self.per_address.refused_total if self.per_address else 0,
                 "frames_out": total.frames_out, "drops": total.drops,
                 "dropped_outside_room": total.dropped_outside_room,
                 # Argon2 checks run in this process (logins, unknown names too, and room passwords).
@@ -160,6 +177,8 @@ class MeetingServer:
     def _on_control_connection(self, conn: TcpConnection) -> None:
         log.info("control connection %s %s %s", conn.name, conn.peer_address,
                  "up" if conn.connected else "down")
+        if conn.connected:
+            conn.context = ControlLink()  # before the first read: it sets the frame size limit
         handler = self.service.control_connected if conn.connected else self.service.control_closed
         self.loop.run_in_loop(partial(handler, conn))
 
@@ -169,7 +188,16 @@ class MeetingServer:
                         conn.name, conn.peer_address, body[0])
             conn.force_close()
             return
+        link: ControlLink = conn.context
+        link.posted += 1
         self.loop.run_in_loop(partial(self.service.control_frame, conn, body))
+        if link.waiting >= ControlLink.MAX_WAITING and not link.reading_paused:
+            # A client far ahead of its replies (a pipeline it may never read): read no more until
+            # the control loop has answered most of it. Told through the control loop's queue, behind
+            # those requests, so that the control loop cannot miss that we wait.
+            link.reading_paused = True
+            conn.stop_reading()
+            self.loop.run_in_loop(partial(self.service.reading_paused, conn))
 
     def _on_media_connection(self, stream: StreamKind, conn: TcpConnection) -> None:
         log.info("%s connection %s %s %s", stream.name.lower(), conn.name, conn.peer_address,
@@ -208,6 +236,16 @@ class MeetingServer:
         if conn.connected:  # frames already read behind the first bad one are not news
             log.warning("%s from %s: %s; closing", conn.name, conn.peer_address, what)
             conn.force_close()
+
+
+def _control_frame_limit(conn: TcpConnection) -> int:
+    link = conn.context
+    return MAX_FRAME_BEFORE_LOGIN if link is None else link.frame_limit
+
+
+def _media_frame_limit(after_hello: int, conn: TcpConnection) -> int:
+    """Small frames until media_hello has succeeded (the connection's context is then its MediaPeer)."""
+    return MAX_FRAME_BEFORE_LOGIN if conn.context is None else after_hello
 
 
 def _redacted(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from server.passwords import hash_password, verify_password
 from server.room import CHAT_HISTORY, Room
 from server.room_ids import new_room_id
 from server.session import ControlClient, Session
-from server.storage.errors import RoomIdTakenError
+from server.storage.errors import RoomIdTakenError, RoomQuotaError
 from server.storage.records import ChatRecord, RoomRecord
 from server.storage.storage import Storage
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# list_rooms: rooms per page when the client does not say, and the most it may ask for.
+ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX = 50, 100
 # Membership changes this close together go out as one `members` push.
 MEMBERS_PUSH_DELAY = 0.05
 
@@ -34,6 +37,20 @@ def chat_json(room_id: str, user_id: int, username: str, display_name: str, text
             "text": text, "sent_at": sent_at}
 
 
+def _cursor_of(record: RoomRecord) -> str:
+    """Opaque to clients: where the page ended, in the order rooms are listed (created_at, room_id)."""
+    return f"{record.created_at!r}/{record.room_id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[float, str]:
+    created, _, room_id = cursor.partition("/")
+    try:
+        created_at = float(created)
+    except ValueError:
+        created_at = math.nan
+    if not math.isfinite(created_at) or not room_id or len(cursor) > 200:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "'cursor' must be a next_cursor from list_rooms.")
+    return created_at, room_id
 
 
 def _load_room(storage: Storage, room_id: str) -> tuple[RoomRecord | None, list[ChatRecord]]:
@@ -55,19 +72,20 @@ class RoomRequests:
 
     def create_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
-        if session.room is not None:
+        if session.room is not None or session.creating_room:
             raise ProtocolError(ErrorCode.ALREADY_IN_ROOM)
         title = clean_text(fields.get("title") or "", "title", TITLE_MAX)
         title = title or f"{session.user.display_name}'s room"
         password = fields.get("password") or None
         persistent = fields.get("persistent", False)
+        session.creating_room = True
         if password is None:
             self._create(client, request_id, session, title, None, persistent, attempts=3)
             return
 
         def hashed(password_hash: str | None, error: BaseException | None) -> None:
             if error is not None:
-                self.service.fail_storage(client, request_id, error)
+                self._refuse_storage(client, request_id, session, error)
             else:
                 self._create(client, request_id, session, title, password_hash, persistent, attempts=3)
 
@@ -78,16 +96,25 @@ class RoomRequests:
         room_id = new_room_id()
         while room_id in self.service.rooms:
             room_id = new_room_id()
+        quota = self.service.config.persistent_rooms_per_user
 
         def done(record: RoomRecord | None, error: BaseException | None) -> None:
             if isinstance(error, RoomIdTakenError) and attempts > 1:
                 self._create(client, request_id, session, title, password_hash, persistent, attempts - 1)
+            elif isinstance(error, RoomQuotaError):
+                self._refuse(client, request_id, session, ErrorCode.ROOM_QUOTA,
+                             f"You keep {quota} saved rooms already, the most one person may: "
+                             f"a new one can only be temporary.")
             elif error is not None:
-                self.service.fail_storage(client, request_id, error)
-            elif session.ended or session.room is not None or room_id in self.service.rooms:
-                self.service.fail(client, request_id, ErrorCode.ALREADY_IN_ROOM
-                                  if session.room is not None else ErrorCode.NOT_LOGGED_IN)
+                self._refuse_storage(client, request_id, session, error)
+            elif session.ended or session.room is not None:
+                # Logged out, or a join sent meanwhile won: nobody will ever be told this room's id,
+                # so it must not stay behind.
+                self._forget_room(room_id)
+                self._refuse(client, request_id, session, ErrorCode.ALREADY_IN_ROOM
+                             if session.room is not None else ErrorCode.NOT_LOGGED_IN)
             else:
+                session.creating_room = False
                 room = self._room_from(record, [])
                 log.info("room %s created by %r (persistent: %s)", room.room_id, session.user.username,
                          room.persistent)
@@ -95,7 +122,7 @@ class RoomRequests:
 
         # Temporary rooms are written too, so that a restarted server can take their members back.
         self.service.run_db(lambda storage: storage.create_room(room_id, session.user_id, title,
-                                                                password_hash, persistent), (), done)
+                                                                password_hash, persistent, quota), (), done)
 
     def join_room(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session
@@ -131,6 +158,17 @@ class RoomRequests:
             self._check_and_admit(client, request_id, session, room, password)
 
         self.service.run_db(_load_room, (room_id,), loaded)
+
+    def _refuse(self, client: ControlClient, request_id: int, session: Session, code: str,
+                message: str | None = None) -> None:
+        """A create ends without a room: another may be sent."""
+        session.creating_room = False
+        self.service.fail(client, request_id, code, message)
+
+    def _refuse_storage(self, client: ControlClient, request_id: int, session: Session,
+                        error: BaseException) -> None:
+        session.creating_room = False
+        self.service.fail_storage(client, request_id, error)
 
     def _no_such_room(self, client: ControlClient, request_id: int, room_id: str) -> None:
         self.service.fail(client, request_id, ErrorCode.UNKNOWN_ROOM,
@@ -271,19 +309,29 @@ class RoomRequests:
     # -- listing, chat, key frames ----------------------------------------
 
     def list_rooms(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        """One page of the persistent rooms, oldest first: however many there are, no reply nears
+        the frame limit (a page of 100 rooms with the longest titles is under 100 KB)."""
+        limit = fields.get("limit", ROOMS_PAGE_DEFAULT)
+        if not 1 <= limit <= ROOMS_PAGE_MAX:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, f"'limit' is 1 to {ROOMS_PAGE_MAX}.")
+        after = _parse_cursor(fields["cursor"]) if "cursor" in fields else None
+
         def done(records: list[RoomRecord] | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
                 return
             rooms = []
-            for record in records:
+            for record in records[:limit]:
                 live = self.service.rooms.get(record.room_id)
                 rooms.append({"room_id": record.room_id, "title": record.title, "owner_id": record.owner_id,
                               "persistent": True, "has_password": record.password_hash is not None,
                               "members": len(live.members) if live else 0})
-            self.service.reply(client, request_id, {"rooms": rooms})
+            more = len(records) > limit
+            self.service.reply(client, request_id, {
+                "rooms": rooms, "next_cursor": _cursor_of(records[limit - 1]) if more else None})
 
-        self.service.run_db(lambda storage: storage.list_persistent_rooms(), (), done)
+        # One more than the page: whether another page follows is known without asking again.
+        self.service.run_db(lambda storage: storage.list_persistent_rooms(after, limit + 1), (), done)
 
     def chat(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session

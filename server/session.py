@@ -27,6 +27,10 @@ class ControlClient:
     session: Session | None = None
     last_seen: float = field(default_factory=time.monotonic)
     closed: bool = False
+    # Set at the first login: the login timeout no longer applies (after a logout, heartbeats do).
+    logged_in_once: bool = False
+    # Bytes of replies and pushes handed to the connection (see ControlService._queue).
+    sent_bytes: int = 0
 
 
 @dataclass(eq=False)
@@ -41,6 +45,9 @@ class Session:
     video: MediaPeer | None = None
     room: Room | None = None
     room_password: str | None = None
+    # A create_room is under way (waiting for the database or a hash): another is refused at once,
+    # so that two creates sent together cannot both make a room.
+    creating_room: bool = False
     ended: bool = False
     # What the participant says it is sending (`set_media_state`).
     media_state: dict[str, bool] = field(default_factory=lambda: dict(MEDIA_STATE_DEFAULTS))

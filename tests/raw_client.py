@@ -148,10 +148,12 @@ class RawConnection:
 class Participant:
     """A logged-in user with control, audio and video connections."""
 
-    def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True) -> None:
-        # TLS unless the server is a MeetingServer run without it (a server process is taken to have it).
-        self.tls = getattr(server, "tls", True) is not None
-        self.control = RawConnection(server.control_port, tls=self.tls)
+    def __init__(self, server, username: str, password: str = "secret-pw", register: bool = True,
+                 source: str | None = None) -> None:
+        # TLS unless the server is a MeetingServer run without it (a server process says whether it has it).
+        self.tls = getattr(server, "tls", True) not in (None, False)
+        self.source = source
+        self.control = RawConnection(server.control_port, tls=self.tls, source=source)
         self.control.ok("hello", version=PROTOCOL_VERSION)
         if register:
             self.user_id = self.control.ok("register", username=username, password=password)["user_id"]
@@ -164,7 +166,7 @@ class Participant:
         self.sequence = 0
 
     def _media(self, port: int, stream: str) -> RawConnection:
-        conn = RawConnection(port, tls=self.tls)
+        conn = RawConnection(port, tls=self.tls, source=self.source)
         assert conn.ok("media_hello", token=self.token, stream=stream)["user_id"] == self.user_id
         return conn
 

@@ -1,9 +1,12 @@
-"""The real server (python server_main.py) in a process of its own, for black-box abuse tests."""
+"""The real server (python server_main.py) in a process of its own, for black-box abuse tests: its
+ports, its log and the stats it writes there, its memory and fds."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -19,20 +22,68 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServerProcess:
-    """Ports, the log, and the stats the server writes into it (see MeetingServer.stats)."""
+    """`server_main.py` on 127.0.0.1, free ports and a fresh SQLite file (`meeting.db` in `directory`),
+    logging to `server.log` there; what tests.raw_client needs of a server (its ports)."""
 
-    def __init__(self, proc: subprocess.Popen, port: int, log_path: Path) -> None:
-        self.proc = proc
-        self.control_port = port
-        self.log_path = log_path
+    def __init__(self, directory: Path, *flags: str, stats_interval: float = 0.0) -> None:
+        self.port = free_base_port()
+        self.log_path = directory / "server.log"
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
+        self.tls = "--no-tls" not in flags
+        tls = server_tls_flags() if self.tls and "--cert" not in flags else []
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--db", f"sqlite:///{directory}/meeting.db", "--data-dir", str(directory / "data"),
+             "--stats-interval", str(stats_interval), *tls, *flags],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        if not wait_until(self._listening, timeout=20, interval=0.05) or not self.alive():
+            self.stop()
+            raise RuntimeError(f"the server did not start ({self.proc.returncode}):\n{self.log()[-2000:]}")
+
+    @property
+    def control_port(self) -> int:
+        return self.port
+
+    @property
+    def audio_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def video_port(self) -> int:
+        return self.port + 2
+
+    def _listening(self) -> bool:
+        if self.proc.poll() is not None:
+            return True  # dead: reported by the caller
+        try:
+            socket.create_connection(("127.0.0.1", self.port + 2), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server process now."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def log(self) -> str:
         """Everything the server has logged so far."""
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def connect(self, source: str | None = None, timeout: float = 10.0) -> RawConnection:
         """A control connection that has said hello."""
-        conn = RawConnection(self.control_port, timeout=timeout, source=source)
+        conn = RawConnection(self.control_port, timeout=timeout, tls=self.tls, source=source)
         conn.ok("hello", version=PROTOCOL_VERSION)
         return conn
 
@@ -57,37 +108,22 @@ class ServerProcess:
         assert wait_until(steady, timeout=20, interval=settle), f"{name} never settled: {self.latest_stats()}"
         return previous
 
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
 
 @contextlib.contextmanager
 def server_process(directory: Path, *flags: str) -> Iterator[ServerProcess]:
-    """`server_main.py` on 127.0.0.1 with a fresh SQLite database in `directory`, stats every 0.2 s."""
-    port = free_base_port()
-    log = directory / "server.log"
-    with log.open("w") as log_file:
-        # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
-        tls = [] if "--no-tls" in flags or "--cert" in flags else server_tls_flags()
-        proc = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
-                                 "--port", str(port), "--db", f"sqlite:///{directory}/meeting.db",
-                                 "--data-dir", str(directory / "data"), "--stats-interval", "0.2",
-                                 *tls, *flags],
-                                cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited ({proc.returncode}): {log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
+    """A ServerProcess writing stats every 0.2 s, stopped (SIGTERM) afterwards."""
+    server = ServerProcess(directory, *flags, stats_interval=0.2)
     try:
-        assert wait_until(listening, timeout=20, interval=0.05), "the server never listened"
-        yield ServerProcess(proc, port, log)
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        server.stop()

@@ -13,9 +13,16 @@ import time
 
 import pytest
 
-from server.storage import NameTakenError, RoomIdTakenError, Storage, StorageError, UserRecord
+from server.storage import (
+    NameTakenError,
+    RoomIdTakenError,
+    RoomQuotaError,
+    Storage,
+    StorageError,
+    UserRecord,
+)
 from server.storage.migrations import load_migrations
-from server.storage.storage import MAX_AVATAR_BYTES, MAX_USERNAME_CHARS
+from server.storage.storage import MAX_AVATAR_BYTES, MAX_USERNAME_CHARS, room_cursor
 
 SQL_LOOKING_NAMES = [
     "x'); DROP TABLE users;--",
@@ -301,3 +308,50 @@ class StorageContract:
         storage.close()
         with pytest.raises(StorageError, match="closed"):
             storage.get_user_by_name("alice")
+
+    # -- pages of rooms and the persistent-room quota ------------------------------
+
+    def test_persistent_rooms_come_in_pages_that_join_up(self, storage: Storage) -> None:
+        owner = storage.create_user("alice", "h", "Alice")
+        made = [storage.create_room(f"r{n:02d}", owner.id, f"Room {n}", None, True) for n in range(7)]
+        storage.create_room("temp", owner.id, "Temporary", None, False)
+        pages, after = [], None
+        while True:
+            page = storage.list_persistent_rooms(after=after, limit=3)
+            pages.append(page)
+            if len(page) < 3:
+                break
+            after = room_cursor(page[-1])
+        assert [len(page) for page in pages] == [3, 3, 1]
+        assert [room for page in pages for room in page] == made == storage.list_persistent_rooms()
+
+    def test_the_quota_refuses_one_persistent_room_too_many_and_keeps_nothing(self, storage: Storage) -> None:
+        owner = storage.create_user("alice", "h", "Alice")
+        other = storage.create_user("bob", "h", "Bob")
+        for n in range(3):
+            storage.create_room(f"keep-{n}", owner.id, "Kept", None, True, persistent_quota=3)
+        with pytest.raises(RoomQuotaError):
+            storage.create_room("one-too-many", owner.id, "Refused", None, True, persistent_quota=3)
+        assert storage.get_room("one-too-many") is None
+        # Temporary rooms and other owners are not counted against it.
+        storage.create_room("temp", owner.id, "Temporary", None, False, persistent_quota=3)
+        storage.create_room("bobs", other.id, "Bob's", None, True, persistent_quota=3)
+
+    def test_racing_creates_cannot_pass_the_quota(self, storage: Storage) -> None:
+        owner = storage.create_user("alice", "h", "Alice")
+        outcomes: list[str] = []
+
+        def create(n: int) -> None:
+            try:
+                storage.create_room(f"race-{n}", owner.id, "Race", None, True, persistent_quota=2)
+                outcomes.append("kept")
+            except RoomQuotaError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["kept"] * 2 + ["refused"] * 6
+        assert len(storage.list_persistent_rooms()) == 2

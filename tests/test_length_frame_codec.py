@@ -89,3 +89,55 @@ def test_keep_header_hands_over_the_frame_as_it_came():
             sock.sendall(stream)
             assert recv_exactly(sock, len(stream)) == stream
     assert frames == [LengthFrameCodec.encode(b"forward me"), LengthFrameCodec.encode(b"")]
+
+
+def test_a_per_connection_limit_is_asked_per_frame_and_closes_before_the_payload():
+    """An application raises a connection's limit once it has proven itself (the meeting server at login)."""
+    frames = []
+    proven = set()
+
+    def configure(server):
+        def on_frame(conn, frame):
+            frames.append(frame)
+            if frame == b"login":
+                proven.add(conn.name)
+
+        codec = LengthFrameCodec(on_frame, 1 << 20,
+                                 frame_limit=lambda conn: 100 if conn.name in proven else 10)
+        server.message_callback = codec.on_message
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(LengthFrameCodec.encode(b"login") + LengthFrameCodec.encode(b"x" * 100))
+            assert wait_until(lambda: len(frames) == 2)
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(struct.pack("!I", 11))  # no payload at all: the length is enough to refuse it
+            sock.settimeout(5)
+            assert sock.recv(1) == b""
+    assert frames == [b"login", b"x" * 100]
+
+
+def test_a_callback_that_stops_reading_gets_the_rest_of_the_buffer_only_when_reading_resumes():
+    """Flow control: frames already read stay in the buffer while paused, and come without new data."""
+    frames = []
+    paused = []
+
+    def configure(server):
+        def on_frame(conn, frame):
+            frames.append(frame)
+            if len(frames) == 1:
+                conn.stop_reading()
+                paused.append(conn)
+
+        codec = LengthFrameCodec(on_frame, 1024)
+        server.message_callback = codec.on_message
+
+    with running_server(threads=1, configure=configure) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"".join(LengthFrameCodec.encode(p) for p in (b"1", b"2", b"3")))
+            assert wait_until(lambda: paused)
+            time.sleep(0.1)
+            assert frames == [b"1"]
+            paused[0].start_reading()
+            assert wait_until(lambda: len(frames) == 3)
+    assert frames == [b"1", b"2", b"3"]

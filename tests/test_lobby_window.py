@@ -185,3 +185,20 @@ def test_profile_saved_only_when_the_server_says_so_and_later_edits_are_kept(qtb
     assert (blue.red(), blue.blue()) == (0, 255)  # the second avatar was not lost
     window.profile_save_failed("The avatar must be a PNG or JPEG image.")
     assert window.save_profile_button.isEnabled() and "PNG or JPEG" in window.message_label.text()
+
+
+def test_more_rooms_asks_for_the_next_page_and_adds_it_below(qtbot):
+    window = make_window(qtbot)
+    window.show()
+    window.set_rooms(ROOMS[:1], "cursor-1")
+    assert window.more_rooms_button.isVisible()
+    with qtbot.waitSignal(window.more_rooms_requested, timeout=1000) as blocker:
+        qtbot.mouseClick(window.more_rooms_button, Qt.LeftButton)
+    assert blocker.args == ["cursor-1"]
+    assert not window.more_rooms_button.isEnabled()  # until the page arrives
+    window.add_rooms(ROOMS, None)  # the first room again (a page asked for twice) is not doubled
+    texts = [window.room_list.item(i).text() for i in range(window.room_list.count())]
+    assert len(texts) == 2 and "Standup" in texts[0] and "Secret" in texts[1]
+    assert not window.more_rooms_button.isVisible()
+    window.set_rooms(ROOMS)  # a refresh starts again from the first page
+    assert window.room_list.count() == 2 and not window.more_rooms_button.isVisible()

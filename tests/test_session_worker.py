@@ -12,6 +12,7 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from protocol.media import MediaSource
 from qt_client.workers.session_worker import SessionWorker
 from tests.conftest import free_base_port, running_meeting_server
+from tests.raw_client import Participant
 from tests.tls_support import meeting_client, pinned_trust
 from tests.worker_support import PASSWORD, ids, member, running
 
@@ -23,10 +24,14 @@ class Gui(QObject):
     create_room = pyqtSignal(object, object, bool)
     send_chat = pyqtSignal(str, str)
     leave_room = pyqtSignal()
+    list_rooms = pyqtSignal()
+    more_rooms = pyqtSignal(str)
 
     def __init__(self, worker: SessionWorker) -> None:
         super().__init__()
         self.login.connect(worker.connect_and_login)
+        self.list_rooms.connect(worker.list_rooms)
+        self.more_rooms.connect(worker.more_rooms)
         self.create_room.connect(worker.create_room)
         self.send_chat.connect(worker.send_chat)
         self.leave_room.connect(worker.leave_room)
@@ -159,3 +164,24 @@ def test_chat_typed_while_reconnecting_goes_out_once_the_room_is_back(
             assert [line["text"] for line in history] == ["typed while the server was down"]
         finally:
             reader.close()
+
+
+def test_rooms_are_listed_a_page_at_a_time(qtbot: Any, tmp_path: Any, session: Any) -> None:
+    worker, gui = session
+    with running_meeting_server(f"sqlite:///{tmp_path}/m.db") as server:
+        owner = Participant(server, "owner")
+        for n in range(55):  # more than a page (50 by default); a new owner every 20 rooms (the quota)
+            if n % 20 == 0 and n:
+                owner = Participant(server, f"owner{n}")
+            owner.control.ok("create_room", persistent=True, title=f"Room {n}")
+            owner.control.ok("leave_room")
+        with qtbot.waitSignal(worker.logged_in, timeout=3000):
+            gui.login.emit("127.0.0.1", server.control_port, "reader", PASSWORD, True)
+        with qtbot.waitSignal(worker.rooms_listed, timeout=3000) as first:
+            gui.list_rooms.emit()
+        rooms, cursor = first.args
+        assert len(rooms) == 50 and cursor
+        with qtbot.waitSignal(worker.more_rooms_listed, timeout=3000) as more:
+            gui.more_rooms.emit(cursor)
+        rooms, cursor = more.args
+        assert [room["title"] for room in rooms] == [f"Room {n}" for n in range(50, 55)] and cursor is None

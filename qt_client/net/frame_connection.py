@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import strict_json
-from protocol.framing import MAX_FRAME_SIZE, FrameError, FrameKind, frame_prefix, split_frame
+from protocol.framing import (
+    MAX_AUDIO_FRAME,
+    MAX_FRAME_SIZE,
+    MAX_VIDEO_FRAME,
+    FrameError,
+    FrameKind,
+    frame_prefix,
+    split_frame,
+)
 from protocol.media import MEDIA_HEADER, MediaHeader, parse_media_header
 from protocol.messages import encode_message
 from qt_client.net.errors import NotConnectedError
@@ -26,7 +34,8 @@ from reactor.timer import Timer
 log = logging.getLogger(__name__)
 
 # The server closes a connection that sends a longer frame (length counts the kind byte).
-MAX_MEDIA_PAYLOAD = MAX_FRAME_SIZE - 1 - MEDIA_HEADER.size
+MAX_MEDIA_PAYLOAD = MAX_VIDEO_FRAME - 1 - MEDIA_HEADER.size
+MAX_AUDIO_PAYLOAD = MAX_AUDIO_FRAME - 1 - MEDIA_HEADER.size
 
 PushCallback = Callable[[dict[str, Any]], None]
 MediaCallback = Callable[[MediaHeader, memoryview], None]

@@ -29,7 +29,7 @@ from qt_client.net.errors import (
     ServerKeyChangedError,
     UntrustedServerError,
 )
-from qt_client.net.frame_connection import MAX_MEDIA_PAYLOAD, FrameConnection
+from qt_client.net.frame_connection import MAX_AUDIO_PAYLOAD, MAX_MEDIA_PAYLOAD, FrameConnection
 from qt_client.net.heartbeat import Heartbeat
 from qt_client.net.pending_requests import ResultHook
 from qt_client.net.reconnect_policy import ReconnectPolicy
@@ -354,8 +354,13 @@ class MeetingClient:
         self._request("leave_room", on_result=lambda _result: self._forget_room())
 
     def list_rooms(self) -> list[dict[str, Any]]:
-        """The persistent rooms, each with its current `members` count."""
-        return self._request("list_rooms")["rooms"]
+        """The first page of persistent rooms (oldest first), each with its current `members` count."""
+        return self.list_rooms_page()["rooms"]
+
+    def list_rooms_page(self, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """`{rooms, next_cursor}`: a page of persistent rooms (the server's default size, or `limit`
+        up to 100), from the `next_cursor` of the page before; `next_cursor` is None on the last page."""
+        return self._request("list_rooms", {"cursor": cursor, "limit": limit})
 
     def chat(self, text: str) -> float:
         """Say something in the room; returns the server's time stamp of the line."""
@@ -405,9 +410,10 @@ class MeetingClient:
         NotConnectedError until the server has accepted the stream's media
         connection (after login, and again after each reconnect).
         """
-        if len(payload) > MAX_MEDIA_PAYLOAD:
-            raise ValueError(f"a media payload of {len(payload)} bytes is over the "
-                             f"{MAX_MEDIA_PAYLOAD}-byte limit")
+        limit = MAX_AUDIO_PAYLOAD if stream is StreamKind.AUDIO else MAX_MEDIA_PAYLOAD
+        if len(payload) > limit:
+            raise ValueError(f"a {stream.name.lower()} payload of {len(payload)} bytes is over the "
+                             f"{limit}-byte limit")
         conn = self._sendable.get(stream)
         user_id = self.user_id
         if conn is None or user_id is None:

@@ -50,6 +50,8 @@ class LobbyWindow(QWidget):
     create_room_requested = pyqtSignal(str, str, bool)
     join_room_requested = pyqtSignal(str, str)
     rooms_refresh_requested = pyqtSignal()
+    # The next page of rooms, from where the last one ended (the server's next_cursor).
+    more_rooms_requested = pyqtSignal(str)
     logout_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -151,8 +153,14 @@ class LobbyWindow(QWidget):
         self.refresh_button.clicked.connect(self.rooms_refresh_requested)
         self.join_listed_button = QPushButton("Join")
         self.join_listed_button.clicked.connect(lambda: self._join_item(self.room_list.currentItem()))
+        # The server lists rooms a page at a time; shown while another page follows.
+        self.more_rooms_button = QPushButton("More rooms")
+        self.more_rooms_button.setVisible(False)
+        self.more_rooms_button.clicked.connect(self._ask_more_rooms)
+        self._next_cursor: str | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.more_rooms_button)
         buttons.addStretch(1)
         buttons.addWidget(self.join_listed_button)
         layout = QVBoxLayout(box)
@@ -168,11 +176,26 @@ class LobbyWindow(QWidget):
         self._pending_avatar = None
         self._show_avatar(decode_avatar(profile))
 
-    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+    def set_rooms(self, rooms: list[dict[str, Any]], next_cursor: str | None = None) -> None:
+        """The first page of rooms, in place of what was shown; `next_cursor` when more follow."""
         selected = self.room_list.currentItem()
         selected_id = selected.data(ROOM_ID_ROLE) if selected else None
         self.room_list.clear()
+        self._add_items(rooms, selected_id)
+        if not rooms:
+            self.room_list.addItem(QListWidgetItem("No saved rooms yet"))
+        self._set_next_cursor(next_cursor)
+
+    def add_rooms(self, rooms: list[dict[str, Any]], next_cursor: str | None = None) -> None:
+        """A further page of rooms, below those shown."""
+        self._add_items(rooms, None)
+        self._set_next_cursor(next_cursor)
+
+    def _add_items(self, rooms: list[dict[str, Any]], selected_id: str | None) -> None:
+        shown = {self.room_list.item(i).data(ROOM_ID_ROLE) for i in range(self.room_list.count())}
         for room in rooms:
+            if room["room_id"] in shown:
+                continue  # a page asked for twice
             count = int(room.get("members") or 0)
             people = "1 person" if count == 1 else f"{count} people"
             title = room.get("title") or "(untitled)"
@@ -185,8 +208,16 @@ class LobbyWindow(QWidget):
             self.room_list.addItem(item)
             if room["room_id"] == selected_id:
                 self.room_list.setCurrentItem(item)  # a refresh should not lose the user's selection
-        if not rooms:
-            self.room_list.addItem(QListWidgetItem("No saved rooms yet"))
+
+    def _set_next_cursor(self, next_cursor: str | None) -> None:
+        self._next_cursor = next_cursor
+        self.more_rooms_button.setVisible(next_cursor is not None)
+        self.more_rooms_button.setEnabled(True)
+
+    def _ask_more_rooms(self) -> None:
+        if self._next_cursor is not None:
+            self.more_rooms_button.setEnabled(False)  # until the page arrives
+            self.more_rooms_requested.emit(self._next_cursor)
 
     def profile_saved(self, profile: dict[str, Any]) -> None:
         """The server stored the profile: say so, keeping any change made after it was sent."""

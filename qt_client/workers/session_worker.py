@@ -41,7 +41,9 @@ class SessionWorker(QObject):
     logged_in = pyqtSignal(dict)
     room_entered = pyqtSignal(dict)
     room_left = pyqtSignal()
-    rooms_listed = pyqtSignal(list)
+    # A page of rooms and the cursor of the next (None on the last): the first page, and further ones.
+    rooms_listed = pyqtSignal(list, object)
+    more_rooms_listed = pyqtSignal(list, object)
     profile_updated = pyqtSignal(dict)
     request_failed = pyqtSignal(str, str, str)
     members_changed = pyqtSignal(list)
@@ -126,7 +128,23 @@ class SessionWorker(QObject):
 
     @pyqtSlot()
     def list_rooms(self) -> None:
-        self._call("list_rooms", self.rooms_listed)
+        self._list_rooms_page(None, self.rooms_listed)
+
+    @pyqtSlot(str)
+    def more_rooms(self, cursor: str) -> None:
+        self._list_rooms_page(cursor, self.more_rooms_listed)
+
+    def _list_rooms_page(self, cursor: str | None, done: Any) -> None:
+        client = self.client
+        if client is None:
+            self.request_failed.emit("list_rooms", ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return
+        try:
+            page = client.list_rooms_page(cursor)
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            self._fail("list_rooms", exc)
+            return
+        done.emit(page["rooms"], page.get("next_cursor"))
 
     @pyqtSlot(object, object, object)
     def update_profile(self, display_name: str | None, signature: str | None, avatar: bytes | None) -> None:

@@ -6,7 +6,13 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from protocol.names import username_key
-from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.errors import (
+    NameTakenError,
+    RoomIdTakenError,
+    RoomQuotaError,
+    StorageError,
+    StorageUnavailable,
+)
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.sqlite_storage import SqliteStorage
 from server.storage.storage import Storage
@@ -17,6 +23,7 @@ __all__ = [
     "ChatRecord",
     "NameTakenError",
     "RoomIdTakenError",
+    "RoomQuotaError",
     "RoomRecord",
     "Storage",
     "StorageError",

@@ -17,3 +17,7 @@ class NameTakenError(StorageError):
 
 class RoomIdTakenError(StorageError):
     """A room with this id already exists."""
+
+
+class RoomQuotaError(StorageError):
+    """The owner already keeps as many persistent rooms as one person may."""

@@ -12,13 +12,21 @@ import MySQLdb
 import MySQLdb.cursors
 
 from server.storage.deadline import ensure_time
-from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.errors import (
+    NameTakenError,
+    RoomIdTakenError,
+    RoomQuotaError,
+    StorageError,
+    StorageUnavailable,
+)
 from server.storage.migrations import migrate_mysql
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.storage import (
+    RoomCursor,
     Storage,
     check_chat_limit,
     check_chat_text,
+    check_page,
     check_profile,
     check_room,
     check_username,
@@ -159,7 +167,7 @@ class MysqlStorage(Storage):
     # -- rooms --------------------------------------------------------------
 
     def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
-                    persistent: bool) -> RoomRecord:
+                    persistent: bool, persistent_quota: int | None = None) -> RoomRecord:
         check_room(room_id, title)
         created_at = time.time()
         attempts = 0
@@ -167,6 +175,15 @@ class MysqlStorage(Storage):
         def insert(cursor: Any) -> None:
             nonlocal attempts
             attempts += 1
+            if persistent and persistent_quota is not None:
+                # The owner's row locked: creates of one owner count and insert one after another.
+                _fetch_one(cursor, "SELECT id FROM users WHERE id = %s FOR UPDATE", (owner_id,))
+                # Not counting this room itself: after a lost reply, our first try may have been kept.
+                (kept,) = _fetch_one(cursor, "SELECT COUNT(*) FROM rooms WHERE owner_id = %s"
+                                     " AND persistent = 1 AND NOT (room_id = %s AND created_at = %s)",
+                                     (owner_id, room_id, created_at))
+                if kept >= persistent_quota:
+                    raise RoomQuotaError(f"user {owner_id} keeps {kept} persistent rooms already")
             try:
                 cursor.execute(f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
                                (room_id, owner_id, title, password_hash, persistent, created_at))
@@ -190,16 +207,23 @@ class MysqlStorage(Storage):
             cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = %s", (room_id,)))
         return None if row is None else _room(row)
 
-    def list_persistent_rooms(self) -> list[RoomRecord]:
-        return self._list_rooms(persistent=True)
+    def list_persistent_rooms(self, after: RoomCursor | None = None, limit: int | None = None
+                              ) -> list[RoomRecord]:
+        check_page(after, limit)
+        where, args = "persistent = 1", []
+        if after is not None:
+            where += " AND (created_at > %s OR (created_at = %s AND room_id > %s))"
+            args += [after[0], after[0], after[1]]
+        return self._list_rooms(where, args, limit)
 
     def list_temporary_rooms(self) -> list[RoomRecord]:
-        return self._list_rooms(persistent=False)
+        return self._list_rooms("persistent = 0", [], None)
 
-    def _list_rooms(self, persistent: bool) -> list[RoomRecord]:
-        rows = self._run("list rooms", lambda cursor: _fetch_all(
-            cursor, f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = %s ORDER BY created_at, room_id",
-            (int(persistent),)))
+    def _list_rooms(self, where: str, args: list[Any], limit: int | None) -> list[RoomRecord]:
+        sql = f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE {where} ORDER BY created_at, room_id"
+        if limit is not None:
+            sql, args = sql + " LIMIT %s", [*args, limit]
+        rows = self._run("list rooms", lambda cursor: _fetch_all(cursor, sql, tuple(args)))
         return [_room(row) for row in rows]
 
     def delete_room(self, room_id: str) -> None:

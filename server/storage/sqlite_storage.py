@@ -11,13 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from server.storage.deadline import ensure_time, time_left
-from server.storage.errors import NameTakenError, RoomIdTakenError, StorageError, StorageUnavailable
+from server.storage.errors import (
+    NameTakenError,
+    RoomIdTakenError,
+    RoomQuotaError,
+    StorageError,
+    StorageUnavailable,
+)
 from server.storage.migrations import migrate_sqlite
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.storage import (
+    RoomCursor,
     Storage,
     check_chat_limit,
     check_chat_text,
+    check_page,
     check_profile,
     check_room,
     check_username,
@@ -120,18 +128,31 @@ class SqliteStorage(Storage):
     # -- rooms --------------------------------------------------------------
 
     def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
-                    persistent: bool) -> RoomRecord:
+                    persistent: bool, persistent_quota: int | None = None) -> RoomRecord:
         check_room(room_id, title)
         created_at = time.time()
         with self._errors("create a room"):
+            conn = self._conn()
+            # IMMEDIATE: the write lock from the start, so that no other create counts meanwhile.
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn().execute(
+                if persistent and persistent_quota is not None:
+                    (kept,) = conn.execute("SELECT COUNT(*) FROM rooms WHERE owner_id = ? AND persistent = 1",
+                                           (owner_id,)).fetchone()
+                    if kept >= persistent_quota:
+                        raise RoomQuotaError(f"user {owner_id} keeps {kept} persistent rooms already")
+                conn.execute(
                     f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                     (room_id, owner_id, title, password_hash, int(persistent), created_at))
-            except sqlite3.IntegrityError as exc:
-                if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
-                    raise StorageError(f"there is no user with id {owner_id} to own a room") from exc
-                raise RoomIdTakenError(f"a room with id {room_id!r} already exists") from exc
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                        raise StorageError(f"there is no user with id {owner_id} to own a room") from exc
+                    raise RoomIdTakenError(f"a room with id {room_id!r} already exists") from exc
+                raise
         return RoomRecord(room_id, owner_id, title, password_hash, persistent, created_at)
 
     def get_room(self, room_id: str) -> RoomRecord | None:
@@ -140,17 +161,25 @@ class SqliteStorage(Storage):
                 f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
         return None if row is None else _room(row)
 
-    def list_persistent_rooms(self) -> list[RoomRecord]:
-        return self._list_rooms(persistent=True)
+    def list_persistent_rooms(self, after: RoomCursor | None = None, limit: int | None = None
+                              ) -> list[RoomRecord]:
+        check_page(after, limit)
+        where, args = "persistent = 1", []
+        if after is not None:
+            where += " AND (created_at > ? OR (created_at = ? AND room_id > ?))"
+            args += [after[0], after[0], after[1]]
+        return self._list_rooms(where, args, limit)
 
     def list_temporary_rooms(self) -> list[RoomRecord]:
-        return self._list_rooms(persistent=False)
+        return self._list_rooms("persistent = 0", [], None)
 
-    def _list_rooms(self, persistent: bool) -> list[RoomRecord]:
+    def _list_rooms(self, where: str, args: list[Any], limit: int | None) -> list[RoomRecord]:
+        if limit is not None:
+            args = [*args, limit]
         with self._errors("list rooms"):
             rows = self._conn().execute(
-                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE persistent = ?"
-                " ORDER BY created_at, room_id", (int(persistent),)).fetchall()
+                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE {where} ORDER BY created_at, room_id"
+                + (" LIMIT ?" if limit is not None else ""), args).fetchall()
         return [_room(row) for row in rows]
 
     def delete_room(self, room_id: str) -> None:

@@ -17,6 +17,9 @@ MAX_ROOM_ID_CHARS = 64
 MAX_TITLE_CHARS = 128
 MAX_CHAT_CHARS = 4000
 
+# Where a page of rooms ends: (created_at, room_id) of its last room, the order rooms are listed in.
+RoomCursor = tuple[float, str]
+
 # Room ids are typed by people into a "join" box: printable ASCII, no spaces.
 _ROOM_ID_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation)
 
@@ -60,16 +63,20 @@ class Storage(ABC):
 
     @abstractmethod
     def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
-                    persistent: bool) -> RoomRecord:
-        """Store a new room; RoomIdTakenError if the id is in use."""
+                    persistent: bool, persistent_quota: int | None = None) -> RoomRecord:
+        """Store a new room; RoomIdTakenError if the id is in use. With `persistent_quota`, a
+        persistent room whose owner keeps that many already raises RoomQuotaError: counted and
+        stored in one transaction, so that creates racing each other cannot pass the quota."""
 
     @abstractmethod
     def get_room(self, room_id: str) -> RoomRecord | None:
         """The room with this id, or None."""
 
     @abstractmethod
-    def list_persistent_rooms(self) -> list[RoomRecord]:
-        """Rooms that outlive a server restart, oldest first."""
+    def list_persistent_rooms(self, after: RoomCursor | None = None, limit: int | None = None
+                              ) -> list[RoomRecord]:
+        """Rooms that outlive a server restart, oldest first: with `after` (the `cursor` of the last
+        room of a page), only those that follow it; at most `limit` of them."""
 
     @abstractmethod
     def list_temporary_rooms(self) -> list[RoomRecord]:
@@ -128,6 +135,17 @@ def check_room(room_id: str, title: str) -> None:
         raise ValueError(f"room id must be 1 to {MAX_ROOM_ID_CHARS} printable ASCII characters without "
                          f"spaces, not {room_id!r}")
     _check_length("room title", title, MAX_TITLE_CHARS)
+
+
+def check_page(after: RoomCursor | None, limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise ValueError(f"a page holds at least one room, not {limit}")
+    if after is not None and not (isinstance(after[0], float) and isinstance(after[1], str)):
+        raise ValueError(f"a room cursor is (created_at, room_id), not {after!r}")
+
+
+def room_cursor(room: RoomRecord) -> RoomCursor:
+    return room.created_at, room.room_id
 
 
 def check_chat_text(text: str) -> None:
