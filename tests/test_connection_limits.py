@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import struct
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from protocol.media import StreamKind
 from tests.conftest import wait_until
 from tests.raw_client import Participant, RawConnection, room_of
 from tests.server_process import ServerProcess
+from tests.tls_support import cert_path
 
 # Connections from this address stand for an attacker; the healthy clients come from 127.0.0.1.
 ATTACKER = "127.0.0.2"
@@ -37,8 +39,18 @@ def server(tmp_path: Path):
     process.stop()
 
 
-def raw_socket(port: int, source: str = ATTACKER) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+def raw_socket(port: int, source: str = ATTACKER, tls: bool = True) -> socket.socket:
+    """A connection from `source`, through TLS (the attacker's bytes reach the framing layer) unless
+    `tls` is False (a bare TCP connection: what the accept-time limits see)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    if not tls:
+        return sock
+    try:
+        context = ssl.create_default_context(cafile=str(cert_path()))
+        return context.wrap_socket(sock, server_hostname="127.0.0.1")
+    except BaseException:
+        sock.close()
+        raise
 
 
 def closed_by_server(sock: socket.socket, timeout: float) -> bool:
@@ -48,7 +60,7 @@ def closed_by_server(sock: socket.socket, timeout: float) -> bool:
         while sock.recv(65536):
             pass
         return True
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
         return True
     except TimeoutError:
         return False
@@ -89,7 +101,7 @@ def test_fifty_connections_sending_4_mib_frames_before_login_cost_no_memory(serv
         sock = raw_socket(server.control_port)
         try:  # all of a frame 16 bytes short of 4 MiB but its last byte: the server would have to hold it
             sock.sendall(struct.pack("!I", len(body)) + body[:-1])
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError):
             pass  # closed as soon as the length was read: the rest cannot be sent
         socks.append(sock)
     grown = server.rss_mib() - before
@@ -171,7 +183,7 @@ def test_one_address_cannot_take_more_connections_than_its_limit(tmp_path: Path)
 
 def _one_address_at_its_limit(server: ServerProcess) -> None:
     ports = (server.control_port, server.audio_port, server.video_port)
-    socks = [raw_socket(ports[n % 3]) for n in range(100)]
+    socks = [raw_socket(ports[n % 3], tls=False) for n in range(100)]  # refused at accept, before TLS
     # Which ones are refused depends on the order the three ports accept in; how many does not.
     # They are closed at once, not at the login timeout (10 s).
     assert wait_until(lambda: len(closed_among(socks)) == 40, timeout=5), len(closed_among(socks))
@@ -192,11 +204,12 @@ def closed_among(socks: list[socket.socket]) -> list[socket.socket]:
     for sock in socks:
         sock.settimeout(0)
         try:
-            if sock.recv(1, socket.MSG_PEEK) == b"":
+            # A TLS socket cannot peek; the server sends such a one nothing but its close.
+            if (sock.recv(1) if isinstance(sock, ssl.SSLSocket) else sock.recv(1, socket.MSG_PEEK)) == b"":
                 closed.append(sock)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):
             pass
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
             closed.append(sock)
     return closed
 

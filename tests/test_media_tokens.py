@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 from protocol.media import Codec, StreamKind
-from qt_client.net import MeetingClient
 from tests.conftest import running_meeting_server, wait_until
 from tests.raw_client import RawConnection, room_of
+from tests.tls_support import meeting_client
 
 VIDEO = StreamKind.VIDEO
 
@@ -70,7 +70,7 @@ def test_a_client_whose_control_connection_dropped_logs_in_again_and_gets_media(
     with running_meeting_server(f"sqlite:///{tmp_path}/m.db") as server:
         (watcher,) = room_of(server, "watcher")
         room_id = server.service.sessions_by_user[watcher.user_id].room.room_id
-        client = MeetingClient("127.0.0.1", server.control_port, request_timeout=5)
+        client = meeting_client("127.0.0.1", server.control_port, request_timeout=5)
         try:
             client.connect()
             client.register("mover", "secret-pw")

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from protocol.framing import FrameKind, encode_frame
-from qt_client.net import MeetingClient
 from tests.conftest import running_meeting_server, wait_until
 from tests.raw_client import Participant
+from tests.tls_support import meeting_client
 
 
 def every_page(person: Participant, limit: int | None = None) -> list[list[dict[str, Any]]]:
@@ -89,7 +89,7 @@ def test_the_client_pages_through_rooms(tmp_path: Any) -> None:
         for n in range(5):
             owner.control.ok("create_room", persistent=True, title=f"Room {n}")
             owner.control.ok("leave_room")
-        with MeetingClient("127.0.0.1", server.control_port, request_timeout=5) as client:
+        with meeting_client("127.0.0.1", server.control_port, request_timeout=5) as client:
             client.connect()
             client.register("reader", "secret-pw")
             client.login("reader", "secret-pw")
