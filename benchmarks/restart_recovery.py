@@ -49,7 +49,8 @@ def start_server(port: int, workdir: Path, log: Any) -> tuple[subprocess.Popen, 
     """The server process and time.monotonic() when it first accepted a connection (polled every 5 ms)."""
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                "--port", str(port), "--db", f"sqlite:///{workdir}/recovery.db",
-                               "--log-level", "WARNING", *LOAD_TOOL_LIMITS], cwd=workdir, stderr=log)
+                               "--log-level", "WARNING", *LOAD_TOOL_LIMITS],
+                              cwd=workdir, stdout=log, stderr=log)  # stdout: the key fingerprint
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:

@@ -42,7 +42,7 @@ def start_server(port: int, workdir: Path, log: Any) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port",
                                str(port), "--db", f"sqlite:///{workdir}/soak.db", "--log-level", "WARNING",
                                *LOAD_TOOL_LIMITS],
-                              cwd=workdir, stderr=log)
+                              cwd=workdir, stdout=log, stderr=log)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
