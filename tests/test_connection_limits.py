@@ -215,7 +215,10 @@ def closed_among(socks: list[socket.socket]) -> list[socket.socket]:
 
 
 def _answers_hello(port: int, source: str) -> bool:
-    sock = raw_socket(port, source)
+    try:
+        sock = raw_socket(port, source)
+    except OSError:  # refused at accept, the TLS handshake with it (SSLError is an OSError too)
+        return False
     try:
         sock.sendall(encode_frame(FrameKind.CONTROL, json.dumps(
             {"type": "hello", "id": 1, "version": PROTOCOL_VERSION}).encode()))
