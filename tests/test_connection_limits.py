@@ -250,6 +250,10 @@ def test_3000_pipelined_requests_never_read_leave_memory_bounded(server) -> None
     for _ in range(20):
         time.sleep(0.2)
         peak = max(peak, server.rss_mib())
-    assert peak - before < 48, f"the server grew by {peak - before:.0f} MiB"
+    # Unbounded, this grew by 414 MiB. The bound: 8 MiB of unread replies (control_high_water), 64
+    # requests under way (ControlLink.MAX_WAITING), each a 256 KiB avatar read from the database, its
+    # base64 JSON and its ciphertext (~0.9 MiB), and what the allocator keeps of freed blocks: 30 to
+    # 46 MiB measured here, 54 once in CI on a loaded machine.
+    assert peak - before < 72, f"the server grew by {peak - before:.0f} MiB"
     assert bystander.control.ok("heartbeat")
     assert wait_until(lambda: "replies and pushes unread; closing" in server.log(), timeout=5)

@@ -16,7 +16,7 @@ from benchmarks.soak import process_figures
 from protocol.media import StreamKind
 from tests.conftest import free_base_port
 from tests.faults.test_chat_survives_a_crash import start_server
-from tests.raw_client import Participant
+from tests.raw_client import Participant, ServerClosed
 
 VIDEO = StreamKind.VIDEO
 FPS = 15
@@ -68,7 +68,7 @@ class Member:
         while not self._stop.is_set():
             try:
                 _, payload = self.person.read_media(VIDEO)
-            except (OSError, AssertionError):
+            except (OSError, AssertionError, ServerClosed):  # the server stopped at the test's end
                 return
             (sent,) = STAMP.unpack_from(payload)
             if self.phase in self.latencies:
