@@ -32,6 +32,14 @@ class ErrorCode:
     AVATAR_TOO_LARGE = "AVATAR_TOO_LARGE"
     BAD_AVATAR = "BAD_AVATAR"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    # Logging in through a provider (OpenID Connect, WeChat, QQ)
+    UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
+    PROVIDER_DENIED = "PROVIDER_DENIED"
+    PROVIDER_UNREACHABLE = "PROVIDER_UNREACHABLE"
+    PROVIDER_REFUSED = "PROVIDER_REFUSED"
+    LOGIN_EXPIRED = "LOGIN_EXPIRED"
+    LAST_LOGIN_METHOD = "LAST_LOGIN_METHOD"
+    ALREADY_LINKED = "ALREADY_LINKED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -62,6 +70,13 @@ DEFAULT_MESSAGES: dict[str, str] = {
     ErrorCode.BAD_AVATAR: "The avatar must be a PNG or JPEG image.",
     ErrorCode.DATABASE_UNAVAILABLE: "The server cannot reach its database right now. Please try again in a "
                                     "moment.",
+    ErrorCode.UNKNOWN_PROVIDER: "This server has no such login provider.",
+    ErrorCode.PROVIDER_DENIED: "The login was cancelled or refused at the provider.",
+    ErrorCode.PROVIDER_UNREACHABLE: "The login provider could not be reached: try again later.",
+    ErrorCode.PROVIDER_REFUSED: "The login provider's answer could not be accepted: try again.",
+    ErrorCode.LOGIN_EXPIRED: "The login took too long or its link was already used: start again.",
+    ErrorCode.LAST_LOGIN_METHOD: "This is the only way left to log in to your account: add another first.",
+    ErrorCode.ALREADY_LINKED: "That provider account is already linked to an account here.",
     ErrorCode.INTERNAL_ERROR: "The server failed to handle the request.",
 }
 

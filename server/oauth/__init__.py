@@ -1,0 +1,1 @@
+"""Logging in through another service: OpenID Connect providers, WeChat and QQ."""
