@@ -50,11 +50,13 @@ _DUMMY_HASH = _hasher.hash("no account has this password")
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether the password matches; a damaged stored hash never matches (and is logged).
 
-    With no stored hash (no such account) it checks against a dummy hash and says False: an
-    unknown name takes as long to refuse as a wrong password, so the time tells nothing.
+    With no stored hash (no such account, or one without a password) it checks against a dummy
+    hash and says False: an unknown name takes as long to refuse as a wrong password, so the time
+    tells nothing.
     """
     checks_run.add()
-    if stored_hash is None:
+    # "" (storage's NO_PASSWORD): an account made through a login provider, which has no password.
+    if not stored_hash:
         _check_dummy(password)
         return False
     try:

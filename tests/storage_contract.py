@@ -21,8 +21,9 @@ from server.storage import (
     StorageError,
     UserRecord,
 )
+from server.storage.errors import IdentityTakenError, LastLoginMethodError
 from server.storage.migrations import load_migrations
-from server.storage.storage import MAX_AVATAR_BYTES, MAX_USERNAME_CHARS, room_cursor
+from server.storage.storage import MAX_AVATAR_BYTES, MAX_USERNAME_CHARS, NO_PASSWORD, room_cursor
 
 SQL_LOOKING_NAMES = [
     "x'); DROP TABLE users;--",
@@ -355,3 +356,94 @@ class StorageContract:
             thread.join()
         assert sorted(outcomes) == ["kept"] * 2 + ["refused"] * 6
         assert len(storage.list_persistent_rooms()) == 2
+
+    # -- logging in through a provider ---------------------------------------------
+
+    def test_a_provider_account_makes_a_passwordless_user_found_again_by_it(self, storage: Storage) -> None:
+        made = storage.create_user_with_identity("wang-wei", "wang-wei", "王伟", "wechat", "o6_bmasdasdsad6")
+        assert made.password_hash == NO_PASSWORD and made.display_name == "王伟"
+        assert storage.get_user_by_identity("wechat", "o6_bmasdasdsad6") == made
+        assert storage.get_user_by_identity("qq", "o6_bmasdasdsad6") is None  # per provider
+        assert storage.get_user_by_identity("wechat", "O6_BMASDASDSAD6") is None  # subjects are exact
+        assert storage.linked_providers(made.id) == ["wechat"]
+
+    def test_a_taken_name_makes_nothing_not_even_the_link(self, storage: Storage) -> None:
+        storage.create_user("alice", "hash-a", "Alice")
+        with pytest.raises(NameTakenError):
+            storage.create_user_with_identity("alice", "alice", "Alice", "school", "sub-1")
+        # The password account was not taken over, and the provider account is linked to nobody.
+        assert storage.get_user_by_identity("school", "sub-1") is None
+        assert storage.get_user_by_name("alice").password_hash == "hash-a"
+
+    def test_one_provider_account_links_to_one_user_and_a_user_to_one_of_each_provider(
+            self, storage: Storage) -> None:
+        alice = storage.create_user("alice", "hash-a", "Alice")
+        bob = storage.create_user("bob", "hash-b", "Bob")
+        storage.link_identity(alice.id, "school", "sub-a")
+        with pytest.raises(IdentityTakenError):
+            storage.link_identity(bob.id, "school", "sub-a")
+        with pytest.raises(IdentityTakenError):
+            storage.link_identity(alice.id, "school", "sub-other")
+        with pytest.raises(IdentityTakenError):
+            storage.create_user_with_identity("carol", "carol", "Carol", "school", "sub-a")
+        assert storage.get_user_by_name("carol") is None  # the whole transaction went
+        assert storage.get_user_by_identity("school", "sub-a") == alice
+        assert storage.linked_providers(bob.id) == []
+
+    def test_the_last_way_to_log_in_cannot_be_unlinked(self, storage: Storage) -> None:
+        wei = storage.create_user_with_identity("wei", "wei", "Wei", "wechat", "union-1")
+        with pytest.raises(LastLoginMethodError):
+            storage.unlink_identity(wei.id, "wechat")
+        assert storage.linked_providers(wei.id) == ["wechat"]
+        storage.link_identity(wei.id, "qq", "openid-1")
+        assert storage.unlink_identity(wei.id, "wechat") is True
+        assert storage.linked_providers(wei.id) == ["qq"]
+        assert storage.unlink_identity(wei.id, "wechat") is False  # nothing left to unlink
+        with pytest.raises(LastLoginMethodError):
+            storage.unlink_identity(wei.id, "qq")
+        # An account with a password may unlink every provider.
+        alice = storage.create_user("alice", "hash-a", "Alice")
+        storage.link_identity(alice.id, "school", "sub-a")
+        assert storage.unlink_identity(alice.id, "school") is True
+        assert storage.get_user_by_identity("school", "sub-a") is None
+
+    def test_racing_unlinks_never_leave_an_account_with_no_way_in(self, storage: Storage) -> None:
+        wei = storage.create_user_with_identity("wei", "wei", "Wei", "wechat", "union-1")
+        storage.link_identity(wei.id, "qq", "openid-1")
+        outcomes: list[str] = []
+
+        def unlink(provider: str) -> None:
+            try:
+                outcomes.append("unlinked" if storage.unlink_identity(wei.id, provider) else "none")
+            except LastLoginMethodError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=unlink, args=(provider,)) for provider in ("wechat", "qq") * 3]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes.count("unlinked") == 1
+        assert len(storage.linked_providers(wei.id)) == 1
+
+    def test_login_tokens_find_their_user_until_they_expire_or_are_deleted(self, storage: Storage) -> None:
+        wei = storage.create_user_with_identity("wei", "wei", "Wei", "wechat", "union-1")
+        now = time.time()
+        storage.add_login_token("a" * 64, wei.id, now + 60)
+        storage.add_login_token("b" * 64, wei.id, now - 1)
+        assert storage.get_user_by_login_token("a" * 64, now) == wei
+        assert storage.get_user_by_login_token("b" * 64, now) is None  # expired
+        assert storage.get_user_by_login_token("c" * 64, now) is None
+        assert storage.get_user_by_login_token("a" * 64, now + 61) is None
+        storage.delete_login_tokens(wei.id)
+        assert storage.get_user_by_login_token("a" * 64, now) is None
+
+    def test_identities_and_tokens_survive_a_restart(self, storage: Storage, reopen) -> None:
+        wei = storage.create_user_with_identity("wei", "wei", "Wei", "wechat", "union-1")
+        storage.add_login_token("d" * 64, wei.id, time.time() + 60)
+        again = reopen()
+        try:
+            assert again.get_user_by_identity("wechat", "union-1") == wei
+            assert again.get_user_by_login_token("d" * 64, time.time()) == wei
+        finally:
+            again.close()

@@ -55,7 +55,7 @@ def storage(database: str) -> Iterator[MysqlStorage]:
     # The database lives for the whole module; each test starts with empty tables.
     admin = _admin()
     cursor = admin.cursor()
-    for table in ("chat_messages", "rooms", "users"):
+    for table in ("login_tokens", "external_identities", "chat_messages", "rooms", "users"):
         cursor.execute(f"DELETE FROM `{database}`.{table}")
     admin.close()
     yield opened

@@ -8,7 +8,8 @@ import re
 import pytest
 from argon2 import PasswordHasher
 
-from server.passwords import hash_password, needs_rehash, verify_password
+from server.passwords import checks_run, hash_password, needs_rehash, verify_password
+from server.storage.storage import NO_PASSWORD
 
 
 def test_hash_is_argon2id_and_not_the_password() -> None:
@@ -54,3 +55,12 @@ def test_weaker_old_hash_asks_for_rehash() -> None:
     assert verify_password(old, "pw")
     assert needs_rehash(old)
     assert not needs_rehash(hash_password("pw"))
+
+
+def test_an_account_without_a_password_matches_no_password_not_even_an_empty_one(
+        caplog: pytest.LogCaptureFixture) -> None:
+    before = checks_run.value
+    for attempt in ("", "anything", NO_PASSWORD):
+        assert not verify_password(NO_PASSWORD, attempt)
+    assert checks_run.value - before == 3  # each one paid a whole check: the time tells nothing
+    assert "not a valid argon2 hash" not in caplog.text

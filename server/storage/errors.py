@@ -21,3 +21,11 @@ class RoomIdTakenError(StorageError):
 
 class RoomQuotaError(StorageError):
     """The owner already keeps as many persistent rooms as one person may."""
+
+
+class IdentityTakenError(StorageError):
+    """This provider account is linked to an account already, or the user has one of that provider."""
+
+
+class LastLoginMethodError(StorageError):
+    """Unlinking would leave the account with no way to log in (no password, no other provider)."""

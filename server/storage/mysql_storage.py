@@ -13,6 +13,8 @@ import MySQLdb.cursors
 
 from server.storage.deadline import ensure_time
 from server.storage.errors import (
+    IdentityTakenError,
+    LastLoginMethodError,
     NameTakenError,
     RoomIdTakenError,
     RoomQuotaError,
@@ -22,10 +24,12 @@ from server.storage.errors import (
 from server.storage.migrations import migrate_mysql
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.storage import (
+    NO_PASSWORD,
     RoomCursor,
     Storage,
     check_chat_limit,
     check_chat_text,
+    check_identity,
     check_page,
     check_profile,
     check_room,
@@ -60,6 +64,7 @@ _SESSION_SETUP = ("SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_
                   "NO_ENGINE_SUBSTITUTION', SESSION innodb_lock_wait_timeout = 1")
 
 _USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
+_USER_COLUMNS_OF_U = ", ".join(f"u.{column}" for column in _USER_COLUMNS.split(", "))
 _ROOM_COLUMNS = "room_id, owner_id, title, password_hash, persistent, created_at"
 
 T = TypeVar("T")
@@ -154,15 +159,112 @@ class MysqlStorage(Storage):
             raise StorageError(f"there is no user with id {user_id}")
         return user
 
+    # -- logging in through a provider ------------------------------------------
+
+    def get_user_by_identity(self, provider: str, subject: str) -> UserRecord | None:
+        row = self._run("read a linked account", lambda cursor: _fetch_one(
+            cursor, f"SELECT {_USER_COLUMNS_OF_U} FROM users u JOIN external_identities i ON i.user_id = u.id"
+            " WHERE i.provider = %s AND i.subject = %s", (provider, subject)))
+        return None if row is None else _user(row)
+
+    def create_user_with_identity(self, username: str, username_key: str, display_name: str,
+                                  provider: str, subject: str) -> UserRecord:
+        check_username(username)
+        check_profile(display_name, None, None)
+        check_identity(provider, subject)
+        created_at = time.time()
+        attempts = 0
+
+        def insert(cursor: Any) -> int:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                # The first try may have been committed before its reply was lost: ours if the
+                # identity is linked to a user made at our own timestamp.
+                row = _fetch_one(cursor, "SELECT u.id FROM users u JOIN external_identities i ON"
+                                 " i.user_id = u.id WHERE i.provider = %s AND i.subject = %s"
+                                 " AND u.created_at = %s", (provider, subject, created_at))
+                if row is not None:
+                    return row[0]
+            try:
+                cursor.execute("INSERT INTO users (username, username_key, password_hash, display_name,"
+                               " created_at) VALUES (%s, %s, %s, %s, %s)",
+                               (username, username_key, NO_PASSWORD, display_name, created_at))
+            except MySQLdb.IntegrityError as exc:
+                if exc.args[0] != _DUPLICATE_ENTRY:
+                    raise
+                raise NameTakenError(f"the user name {username!r} is taken") from exc
+            user_id = cursor.lastrowid
+            _insert_identity(cursor, user_id, provider, subject, created_at)
+            return user_id
+
+        user_id = self._run("register a user through a provider", insert, write=True)
+        return UserRecord(user_id, username, NO_PASSWORD, display_name, "", None, created_at)
+
+    def link_identity(self, user_id: int, provider: str, subject: str) -> None:
+        check_identity(provider, subject)
+        linked_at = time.time()
+        attempts = 0
+
+        def insert(cursor: Any) -> None:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and _fetch_one(
+                    cursor, "SELECT 1 FROM external_identities WHERE provider = %s AND subject = %s"
+                    " AND user_id = %s AND linked_at = %s", (provider, subject, user_id, linked_at)):
+                return  # our first try, committed before its reply was lost
+            _insert_identity(cursor, user_id, provider, subject, linked_at)
+
+        self._run("link a provider account", insert, write=True)
+
+    def unlink_identity(self, user_id: int, provider: str) -> bool:
+        def delete(cursor: Any) -> bool:
+            # The user's row locked: two unlinks at once cannot each leave the other as the last.
+            row = _fetch_one(cursor, "SELECT password_hash FROM users WHERE id = %s FOR UPDATE", (user_id,))
+            (linked,) = _fetch_one(cursor, "SELECT COUNT(*) FROM external_identities WHERE user_id = %s"
+                                   " AND provider = %s", (user_id, provider))
+            if not linked:
+                return False
+            (others,) = _fetch_one(cursor, "SELECT COUNT(*) FROM external_identities WHERE user_id = %s"
+                                   " AND provider <> %s", (user_id, provider))
+            if others == 0 and (row is None or row[0] == NO_PASSWORD):
+                raise LastLoginMethodError(f"{provider} is user {user_id}'s only way to log in")
+            cursor.execute("DELETE FROM external_identities WHERE user_id = %s AND provider = %s",
+                           (user_id, provider))
+            return True
+
+        return self._run("unlink a provider account", delete, write=True)
+
+    def linked_providers(self, user_id: int) -> list[str]:
+        rows = self._run("list linked providers", lambda cursor: _fetch_all(
+            cursor, "SELECT provider FROM external_identities WHERE user_id = %s"
+            " ORDER BY linked_at, provider", (user_id,)))
+        return [provider.decode("utf-8") for (provider,) in rows]
+
+    def add_login_token(self, token_hash: str, user_id: int, expires_at: float) -> None:
+        def insert(cursor: Any) -> None:
+            cursor.execute("DELETE FROM login_tokens WHERE user_id = %s AND expires_at <= %s",
+                           (user_id, time.time()))
+            # IGNORE: a retry after a lost reply finds its own row (the hash of 32 random bytes).
+            cursor.execute("INSERT IGNORE INTO login_tokens (token_hash, user_id, expires_at)"
+                           " VALUES (%s, %s, %s)", (token_hash, user_id, expires_at))
+
+        self._run("keep a login token", insert, write=True)
+
+    def get_user_by_login_token(self, token_hash: str, now: float) -> UserRecord | None:
+        row = self._run("read a login token", lambda cursor: _fetch_one(
+            cursor, f"SELECT {_USER_COLUMNS_OF_U} FROM users u JOIN login_tokens t ON t.user_id = u.id"
+            " WHERE t.token_hash = %s AND t.expires_at > %s", (token_hash, now)))
+        return None if row is None else _user(row)
+
+    def delete_login_tokens(self, user_id: int) -> None:
+        self._run("forget login tokens", lambda cursor: cursor.execute(
+            "DELETE FROM login_tokens WHERE user_id = %s", (user_id,)), write=True)
+
     def _one_user(self, where: str, value: object) -> UserRecord | None:
         row = self._run("read a user", lambda cursor: _fetch_one(
             cursor, f"SELECT {_USER_COLUMNS} FROM users WHERE {where}", (value,)))
-        if row is None:
-            return None
-        user_id, username, password_hash, display_name, signature, avatar, created_at = row
-        # VARBINARY columns come back as bytes (see sql/mysql/0001_init.sql for why they are bytes).
-        return UserRecord(user_id, username.decode("utf-8"), password_hash, display_name, signature, avatar,
-                          created_at)
+        return None if row is None else _user(row)
 
     # -- rooms --------------------------------------------------------------
 
@@ -362,6 +464,26 @@ def _fetch_one(cursor: Any, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] 
 def _fetch_all(cursor: Any, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     cursor.execute(sql, args)
     return list(cursor.fetchall())
+
+
+def _user(row: tuple[Any, ...]) -> UserRecord:
+    user_id, username, password_hash, display_name, signature, avatar, created_at = row
+    # VARBINARY columns come back as bytes (see sql/mysql/0001_init.sql for why they are bytes).
+    return UserRecord(user_id, username.decode("utf-8"), password_hash, display_name, signature, avatar,
+                      created_at)
+
+
+def _insert_identity(cursor: Any, user_id: int, provider: str, subject: str, linked_at: float) -> None:
+    try:
+        cursor.execute("INSERT INTO external_identities (provider, subject, user_id, linked_at)"
+                       " VALUES (%s, %s, %s, %s)", (provider, subject, user_id, linked_at))
+    except MySQLdb.IntegrityError as exc:
+        if exc.args[0] == _NO_REFERENCED_ROW:
+            raise StorageError(f"there is no user with id {user_id}") from exc
+        if exc.args[0] != _DUPLICATE_ENTRY:
+            raise
+        raise IdentityTakenError(f"this {provider} account, or user {user_id}'s {provider} link, "
+                                 "exists already") from exc
 
 
 def _room(row: tuple[Any, ...]) -> RoomRecord:

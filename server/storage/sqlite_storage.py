@@ -12,6 +12,8 @@ from typing import Any
 
 from server.storage.deadline import ensure_time, time_left
 from server.storage.errors import (
+    IdentityTakenError,
+    LastLoginMethodError,
     NameTakenError,
     RoomIdTakenError,
     RoomQuotaError,
@@ -21,10 +23,12 @@ from server.storage.errors import (
 from server.storage.migrations import migrate_sqlite
 from server.storage.records import ChatRecord, RoomRecord, UserRecord
 from server.storage.storage import (
+    NO_PASSWORD,
     RoomCursor,
     Storage,
     check_chat_limit,
     check_chat_text,
+    check_identity,
     check_page,
     check_profile,
     check_room,
@@ -38,6 +42,7 @@ from server.storage.thread_connections import ThreadConnections
 BUSY_TIMEOUT_SECONDS = 5.0
 
 _USER_COLUMNS = "id, username, password_hash, display_name, signature, avatar, created_at"
+_USER_COLUMNS_OF_U = ", ".join(f"u.{column}" for column in _USER_COLUMNS.split(", "))
 _ROOM_COLUMNS = "room_id, owner_id, title, password_hash, persistent, created_at"
 
 
@@ -118,6 +123,100 @@ class SqliteStorage(Storage):
         if user is None:
             raise StorageError(f"there is no user with id {user_id}")
         return user
+
+    # -- logging in through a provider ------------------------------------------
+
+    def get_user_by_identity(self, provider: str, subject: str) -> UserRecord | None:
+        with self._errors("read a linked account"):
+            row = self._conn().execute(
+                f"SELECT {_USER_COLUMNS_OF_U} FROM users u JOIN external_identities i ON i.user_id = u.id"
+                " WHERE i.provider = ? AND i.subject = ?", (provider, subject)).fetchone()
+        return None if row is None else UserRecord(*row)
+
+    def create_user_with_identity(self, username: str, username_key: str, display_name: str,
+                                  provider: str, subject: str) -> UserRecord:
+        check_username(username)
+        check_profile(display_name, None, None)
+        check_identity(provider, subject)
+        created_at = time.time()
+        with self._errors("register a user through a provider"), self._transaction() as conn:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO users (username, username_key, password_hash, display_name, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (username, username_key, NO_PASSWORD, display_name, created_at))
+            except sqlite3.IntegrityError as exc:
+                raise NameTakenError(f"the user name {username!r} is taken") from exc
+            self._insert_identity(conn, cursor.lastrowid, provider, subject, created_at)
+        return UserRecord(cursor.lastrowid, username, NO_PASSWORD, display_name, "", None, created_at)
+
+    def link_identity(self, user_id: int, provider: str, subject: str) -> None:
+        check_identity(provider, subject)
+        with self._errors("link a provider account"), self._transaction() as conn:
+            self._insert_identity(conn, user_id, provider, subject, time.time())
+
+    @staticmethod
+    def _insert_identity(conn: sqlite3.Connection, user_id: int, provider: str, subject: str,
+                         linked_at: float) -> None:
+        try:
+            conn.execute("INSERT INTO external_identities (provider, subject, user_id, linked_at)"
+                         " VALUES (?, ?, ?, ?)", (provider, subject, user_id, linked_at))
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                raise StorageError(f"there is no user with id {user_id}") from exc
+            raise IdentityTakenError(f"this {provider} account, or user {user_id}'s {provider} link, "
+                                     "exists already") from exc
+
+    def unlink_identity(self, user_id: int, provider: str) -> bool:
+        with self._errors("unlink a provider account"), self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM external_identities WHERE user_id = ? AND provider = ?",
+                            (user_id, provider)).fetchone() is None:
+                return False
+            (others,) = conn.execute("SELECT COUNT(*) FROM external_identities WHERE user_id = ?"
+                                     " AND provider <> ?", (user_id, provider)).fetchone()
+            row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+            if others == 0 and (row is None or row[0] == NO_PASSWORD):
+                raise LastLoginMethodError(f"{provider} is user {user_id}'s only way to log in")
+            conn.execute("DELETE FROM external_identities WHERE user_id = ? AND provider = ?",
+                         (user_id, provider))
+        return True
+
+    def linked_providers(self, user_id: int) -> list[str]:
+        with self._errors("list linked providers"):
+            rows = self._conn().execute("SELECT provider FROM external_identities WHERE user_id = ?"
+                                        " ORDER BY linked_at, provider", (user_id,)).fetchall()
+        return [provider for (provider,) in rows]
+
+    def add_login_token(self, token_hash: str, user_id: int, expires_at: float) -> None:
+        with self._errors("keep a login token"), self._transaction() as conn:
+            conn.execute("DELETE FROM login_tokens WHERE user_id = ? AND expires_at <= ?",
+                         (user_id, time.time()))
+            conn.execute("INSERT INTO login_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+                         (token_hash, user_id, expires_at))
+
+    def get_user_by_login_token(self, token_hash: str, now: float) -> UserRecord | None:
+        with self._errors("read a login token"):
+            row = self._conn().execute(
+                f"SELECT {_USER_COLUMNS_OF_U} FROM users u JOIN login_tokens t ON t.user_id = u.id"
+                " WHERE t.token_hash = ? AND t.expires_at > ?", (token_hash, now)).fetchone()
+        return None if row is None else UserRecord(*row)
+
+    def delete_login_tokens(self, user_id: int) -> None:
+        with self._errors("forget login tokens"):
+            self._conn().execute("DELETE FROM login_tokens WHERE user_id = ?", (user_id,))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE (the write lock from the start) ... COMMIT, or ROLLBACK on any error."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
 
     def _one_user(self, where: str, value: object) -> UserRecord | None:
         with self._errors("read a user"):

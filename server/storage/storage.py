@@ -17,6 +17,12 @@ MAX_ROOM_ID_CHARS = 64
 MAX_TITLE_CHARS = 128
 MAX_CHAT_CHARS = 4000
 
+# The password hash of an account made through a provider: it has no password, and no password
+# matches it (server/passwords.py).
+NO_PASSWORD = ""
+MAX_PROVIDER_CHARS = 64
+MAX_SUBJECT_CHARS = 255
+
 # Where a page of rooms ends: (created_at, room_id) of its last room, the order rooms are listed in.
 RoomCursor = tuple[float, str]
 
@@ -60,6 +66,45 @@ class Storage(ABC):
     def update_profile(self, user_id: int, *, display_name: str | None = None,
                        signature: str | None = None, avatar: bytes | None = None) -> UserRecord:
         """Change the given fields (None leaves one as it is; b"" removes the avatar)."""
+
+    # -- logging in through a provider (OpenID Connect, WeChat, QQ) -------------
+
+    @abstractmethod
+    def get_user_by_identity(self, provider: str, subject: str) -> UserRecord | None:
+        """The account this provider account is linked to, or None."""
+
+    @abstractmethod
+    def create_user_with_identity(self, username: str, username_key: str, display_name: str,
+                                  provider: str, subject: str) -> UserRecord:
+        """A new account without a password (password_hash NO_PASSWORD), linked to the provider
+        account, in one transaction. NameTakenError if the name is taken; IdentityTakenError if
+        the provider account got linked meanwhile (two first logins at once)."""
+
+    @abstractmethod
+    def link_identity(self, user_id: int, provider: str, subject: str) -> None:
+        """Link a provider account to an existing account; IdentityTakenError if it is linked
+        already (to anyone) or the user has an account of that provider."""
+
+    @abstractmethod
+    def unlink_identity(self, user_id: int, provider: str) -> bool:
+        """Unlink the user's account of that provider; False if there was none. Raises
+        LastLoginMethodError, changing nothing, if it is the account's only way to log in."""
+
+    @abstractmethod
+    def linked_providers(self, user_id: int) -> list[str]:
+        """The providers the account can log in through, by name."""
+
+    @abstractmethod
+    def add_login_token(self, token_hash: str, user_id: int, expires_at: float) -> None:
+        """Keep a login token's hash (and forget the user's expired ones)."""
+
+    @abstractmethod
+    def get_user_by_login_token(self, token_hash: str, now: float) -> UserRecord | None:
+        """The account whose unexpired login token has this hash, or None."""
+
+    @abstractmethod
+    def delete_login_tokens(self, user_id: int) -> None:
+        """Forget every login token of the account (it logged out)."""
 
     @abstractmethod
     def create_room(self, room_id: str, owner_id: int, title: str, password_hash: str | None,
@@ -157,6 +202,14 @@ def check_chat_limit(limit: int) -> None:
         raise ValueError(f"chat limit must not be negative, not {limit}")
 
 
-def _check_length(what: str, value: str | None, most: int) -> None:
+def _check_length(what: str, value: str | bytes | None, most: int) -> None:
     if value is not None and len(value) > most:
         raise ValueError(f"{what} has {len(value)} characters; at most {most} are kept")
+
+
+def check_identity(provider: str, subject: str) -> None:
+    # In UTF-8 bytes: MySQL keeps both as VARBINARY.
+    _check_length("provider (UTF-8 bytes)", provider.encode("utf-8", "surrogatepass"), MAX_PROVIDER_CHARS)
+    _check_length("subject (UTF-8 bytes)", subject.encode("utf-8", "surrogatepass"), MAX_SUBJECT_CHARS)
+    if not provider or not subject:
+        raise ValueError("a provider account needs a provider and a subject")
