@@ -43,6 +43,12 @@ REQUESTS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "request_keyframe": {"user_id": (int, True), "source": (str, False)},
     "set_media_state": {"microphone": (bool, False), "camera": (bool, False), "screen": (bool, False)},
     "get_avatar": {"user_id": (int, True)},
+    # Logging in through a provider (OpenID Connect, WeChat, QQ): docs/PROTOCOL.md, "Providers".
+    "list_providers": {},
+    "start_external_login": {"provider": (str, True)},
+    "resume_login": {"token": (str, True)},
+    "link_provider": {"provider": (str, True)},
+    "unlink_provider": {"provider": (str, True)},
     # The first and only request on an audio or video connection.
     "media_hello": {"token": (str, True), "stream": (str, True)},
 }

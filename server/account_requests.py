@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +14,14 @@ from protocol.names import checked_username, username_key
 from protocol.password_rules import check_new_password
 from protocol.text_rules import DISPLAY_NAME_MAX, SIGNATURE_MAX, clean_text
 from server.passwords import hash_password, verify_password
-from server.session import ControlClient
+from server.session import ControlClient, Session
 from server.storage.records import UserRecord
 from server.storage.storage import Storage
 
 if TYPE_CHECKING:
     from server.control_service import ControlService
+
+log = logging.getLogger(__name__)
 
 # A display name that is someone else's user name would let one person pass for another.
 _DISPLAY_NAME_TAKEN = "That display name is another person's user name: choose a different one."
@@ -28,6 +31,11 @@ def profile_json(user: UserRecord) -> dict[str, Any]:
     return {"user_id": user.id, "username": user.username, "display_name": user.display_name,
             "signature": user.signature,
             "avatar": base64.b64encode(user.avatar).decode() if user.avatar else ""}
+
+
+def _logged_if_failed(_result: Any, error: BaseException | None) -> None:
+    if error is not None:
+        log.warning("login tokens not forgotten at logout: %s", error)
 
 
 def find_user(storage: Storage, name: str) -> UserRecord | None:
@@ -124,15 +132,19 @@ class AccountRequests:
 
     def _logged_in(self, client: ControlClient, request_id: int, user: UserRecord) -> None:
         session = self.service.start_session(client, user)
-        config = self.service.config
-        self.service.reply(client, request_id, {
-            "token": session.token, "user": profile_json(user),
-            **self.service.media_ports,
-            "heartbeat_interval": config.heartbeat_interval, "server_time": time.time()})
+        self.service.reply(client, request_id, self.login_result(session))
+
+    def login_result(self, session: Session) -> dict[str, Any]:
+        """What a client learns at login, whichever way it logged in."""
+        return {"token": session.token, "user": profile_json(session.user), **self.service.media_ports,
+                "heartbeat_interval": self.service.config.heartbeat_interval, "server_time": time.time()}
 
     def logout(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        user_id = client.session.user_id
         self.service.end_session(client.session, "logged_out")
         self.service.reply(client, request_id)
+        # Logged out means logged out: a login token (provider logins) no longer logs anyone in.
+        self.service.run_db(lambda storage: storage.delete_login_tokens(user_id), (), _logged_if_failed)
 
     def get_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         """Your own profile, or that of someone in your room: never a stranger's, so that this
@@ -153,14 +165,20 @@ class AccountRequests:
             self.service.reply(client, request_id, {"user": profile_json(member.user)})
             return
 
-        def done(user: UserRecord | None, error: BaseException | None) -> None:
+        def read(storage: Storage) -> tuple[UserRecord | None, list[str]]:
+            return storage.get_user(session.user_id), storage.linked_providers(session.user_id)
+
+        def done(found: tuple[UserRecord | None, list[str]] | None, error: BaseException | None) -> None:
             if error is not None:
                 self.service.fail_storage(client, request_id, error)
-            else:
-                # Accounts are never deleted; the session's copy stands in should the row be gone.
-                self.service.reply(client, request_id, {"user": profile_json(user or session.user)})
+                return
+            # Accounts are never deleted; the session's copy stands in should the row be gone.
+            user = found[0] or session.user
+            # Your own ways in, for a profile page's "link" and "unlink" buttons.
+            self.service.reply(client, request_id, {"user": profile_json(user), "linked_providers": found[1],
+                                                    "has_password": bool(user.password_hash)})
 
-        self.service.run_db(lambda storage: storage.get_user(session.user_id), (), done)
+        self.service.run_db(read, (), done)
 
     def update_profile(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         session = client.session

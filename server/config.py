@@ -58,6 +58,15 @@ class ServerConfig:
     max_connections_per_address: int = 900
     # Persistent rooms one user may own (create_room answers ROOM_QUOTA beyond).
     persistent_rooms_per_user: int = 20
+    # Login providers (OpenID Connect, WeChat, QQ): a TOML file (docs in README); None: none.
+    providers_file: str | None = None
+    # A login through a provider not finished by then is answered LOGIN_EXPIRED.
+    provider_login_timeout: float = 300.0
+    # How long the login token of a provider login lets the client log in again by itself (after
+    # a restart or a network drop): it has no password to send.
+    login_token_lifetime: float = 24 * 3600.0
+    # Threads for the blocking calls to providers, apart from the database's.
+    provider_workers: int = 4
 
     @property
     def heartbeat_interval(self) -> float:

@@ -25,10 +25,12 @@ from reactor.tcp_connection import TcpConnection
 from server.account_requests import AccountRequests
 from server.config import ServerConfig
 from server.control_link import ControlLink
-from server.db_worker_pool import DbWorkerPool, PoolBusy
+from server.db_worker_pool import DbWorkerPool, PoolBusy, without_storage
 from server.guess_limits import GuessLimits, address_key
 from server.loop_stats import LoopStats
 from server.media_peer import MediaPeer
+from server.oauth.provider import Provider
+from server.oauth.provider_logins import ProviderLogins
 from server.room import Room
 from server.room_requests import RoomRequests
 from server.session import ControlClient, Session
@@ -92,7 +94,24 @@ class ControlService:
         }
         self._needs_session = {"logout", "get_profile", "update_profile", "get_avatar", "create_room",
                                "join_room", "leave_room", "list_rooms", "chat", "request_keyframe",
-                               "set_media_state"}
+                               "set_media_state", "link_provider", "unlink_provider"}
+        # Where people's browsers reach our HTTP endpoint (set by MeetingServer once it listens).
+        self.public_url = ""
+        # No providers until MeetingServer gives some (enable_providers): UNKNOWN_PROVIDER.
+        self.provider_logins = ProviderLogins(self, {}, None)
+        logins = self.provider_logins
+        self._handlers.update({
+            "list_providers": logins.list_providers,
+            "start_external_login": logins.start_login,
+            "resume_login": logins.resume_login,
+            "link_provider": logins.start_link,
+            "unlink_provider": logins.unlink,
+        })
+
+    def enable_providers(self, providers: dict[str, Provider], calls: DbWorkerPool) -> None:
+        """Serve logins through these providers, calling them on `calls`' workers."""
+        self.provider_logins.providers = providers
+        self.provider_logins.calls = calls
 
     # -- control connections ---------------------------------------------
 
@@ -119,6 +138,7 @@ class ControlService:
         if client is None:
             return
         client.closed = True
+        self.provider_logins.client_closed(client)
         if client.session is not None:
             self.end_session(client.session, "connection_closed")
 
@@ -224,7 +244,7 @@ class ControlService:
         Clients' addresses take turns at the workers, so one address's flood of guesses delays
         only itself; a full queue answers PoolBusy (SERVER_BUSY) at once.
         """
-        self.hashing.submit(self.loop, _without_storage(fn), args, on_done, owner=client.address)
+        self.hashing.submit(self.loop, without_storage(fn), args, on_done, owner=client.address)
 
     def _hello(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         if fields["version"] != PROTOCOL_VERSION:
@@ -232,8 +252,10 @@ class ControlService:
                                 f"This server speaks protocol version {PROTOCOL_VERSION}, "
                                 f"the client version {fields['version']}: update the client.")
         client.hello_done = True
-        self.reply(client, request_id, {"server": SERVER_NAME, "version": PROTOCOL_VERSION,
-                                        "server_time": time.time()})
+        self.reply(client, request_id, {
+            "server": SERVER_NAME, "version": PROTOCOL_VERSION, "server_time": time.time(),
+            # The "Log in with ..." buttons a login screen shows.
+            "providers": self.provider_logins.listing()})
 
     def _heartbeat(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         self.reply(client, request_id, {"server_time": time.time()})
@@ -382,15 +404,6 @@ class ControlService:
             self.send(client, {"type": "server_shutdown",
                                "message": "The server is shutting down; reconnect in a moment."})
             client.conn.shutdown()
-
-
-def _without_storage(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A pool job (called with the storage first) that runs fn on the other arguments only."""
-    def job(_storage: Any, *args: Any) -> Any:
-        return fn(*args)
-
-    job.__qualname__ = getattr(fn, "__qualname__", "hash job")  # the name the pool logs on a bug
-    return job
 
 
 def _resume_reading(conn: TcpConnection) -> None:

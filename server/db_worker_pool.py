@@ -174,6 +174,16 @@ class DbWorkerPool:
             return None, error
 
 
+def without_storage(fn: Callable[..., Any]) -> Job:
+    """A pool job (called with the storage first) that runs fn on the other arguments only: a
+    password hash, a call to a login provider."""
+    def job(_storage: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    job.__qualname__ = getattr(fn, "__qualname__", "job")  # the name the pool logs on a bug
+    return job
+
+
 def _too_late() -> StorageUnavailable:
     return StorageUnavailable("not run: it waited in the queue past its deadline")
 

@@ -32,11 +32,18 @@ DEFAULT_LIMITS: dict[str, str] = {
     # Joins by an id that names no room, per address and per account.
     "room_id_per_address": "20/minute;100/hour",
     "room_id_per_user": "20/minute;100/hour",
+    # Wrong login tokens (resume_login) from one address: a token is 256 random bits, so this only
+    # keeps a flood of lookups off the database.
+    "login_token_per_address": "20/minute;100/hour",
+    # Logins through a provider begun from one address, finished or not: each holds memory for
+    # minutes while the person is at the provider.
+    "provider_login_per_address": "30/minute;200/hour",
 }
 
 
 # What a refused person is told they did too often, by the rule's first word.
-_WHAT = {"login": "wrong user names or passwords", "register": "registrations",
+_WHAT = {"login_token": "wrong login tokens", "provider_login": "logins through a provider",
+         "login": "wrong user names or passwords", "register": "registrations",
          "room_password": "wrong room passwords", "room_id": "joins by room ids that do not exist"}
 
 
@@ -103,6 +110,14 @@ class GuessLimits:
         rules = self.rules
         return self._begin([(rules["room_id_per_address"], address),
                             (rules["room_id_per_user"], str(user_id))])
+
+    def login_token(self, address: str) -> Attempt:
+        """A resume_login: settle with failed() when no live token matched."""
+        return self._begin([(self.rules["login_token_per_address"], address)])
+
+    def provider_login(self, address: str) -> None:
+        """Count one login through a provider begun now, or raise RATE_LIMITED."""
+        self._begin([(self.rules["provider_login_per_address"], address)]).failed()
 
     def _begin_guess(self, kind: str, target: str, address: str) -> Attempt:
         """A password guess for a name or a room; the target's own limit spares known-good pairs."""

@@ -117,7 +117,11 @@ class MeetingClient:
         # Session state: written on the network thread (replies, pushes), read anywhere.
         self._lock = threading.Lock()
         self._state = "new"
-        self._credentials: tuple[str, str] | None = None
+        # How to log in again after a drop: ("login", {username, password}), or after a login
+        # through a provider ("resume_login", {token}).
+        self._credentials: tuple[str, dict[str, str]] | None = None
+        # Logins through a provider awaiting their outcome (a `provider_login` push), by ticket.
+        self._provider_logins: dict[str, concurrent.futures.Future] = {}
         self._user: dict[str, Any] | None = None
         self._room: dict[str, Any] | None = None
         self._room_password: str | None = None
@@ -280,22 +284,87 @@ class MeetingClient:
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         """Log in, open the audio and video connections, start heartbeats and measure the clock."""
-        result, _joining = self._log_in(username, password)
+        result, _joining = self._log_in(("login", {"username": username, "password": password}))
         return result
 
-    def _log_in(self, username: str, password: str, rejoin: tuple[str, str | None] | None = None
+    def list_providers(self) -> list[dict[str, str]]:
+        """The providers one can log in through here: [{"name", "display_name", "kind"}]."""
+        return self._request("list_providers")["providers"]
+
+    def login_with_provider(self, provider: str, open_browser: Callable[[str], object],
+                            timeout: float = 300.0) -> dict[str, Any]:
+        """Log in through a provider: open_browser(url) shows the person the server's start page
+        (then the provider's); this waits until they are done there, or `timeout`. Raises
+        ServerError (PROVIDER_DENIED, LOGIN_EXPIRED, PROVIDER_UNREACHABLE...) when it fails; then
+        everything a session needs, as login() does. The client keeps the login token it is given,
+        to log in again by itself after a drop."""
+        ticket, url, waiting = self._start_provider_flow("start_external_login", provider)
+        open_browser(url)
+        result = self._await_provider(ticket, waiting, timeout)
+        self._after_login(result, ("resume_login", {"token": result["login_token"]}))
+        return result
+
+    def link_provider(self, provider: str, open_browser: Callable[[str], object],
+                      timeout: float = 300.0) -> list[str]:
+        """Add a provider account as a way into this (logged-in) account; returns the linked providers."""
+        ticket, url, waiting = self._start_provider_flow("link_provider", provider)
+        open_browser(url)
+        return self._await_provider(ticket, waiting, timeout)["linked_providers"]
+
+    def unlink_provider(self, provider: str) -> list[str]:
+        """Remove a provider as a way in (never the last one: LAST_LOGIN_METHOD); the rest, by name."""
+        return self._request("unlink_provider", {"provider": provider})["linked_providers"]
+
+    def cancel_provider_login(self) -> None:
+        """Stop waiting for a login through a provider (the person closed the dialog)."""
+        with self._lock:
+            waiting, self._provider_logins = self._provider_logins, {}
+        for future in waiting.values():
+            future.set_exception(ServerError("CANCELLED", "The login was cancelled."))
+
+    def _start_provider_flow(self, request_type: str, provider: str
+                             ) -> tuple[str, str, concurrent.futures.Future]:
+        waiting: concurrent.futures.Future = concurrent.futures.Future()
+
+        def started(result: dict[str, Any]) -> None:
+            # On the network thread, before any push that answers it can be read.
+            with self._lock:
+                self._provider_logins[result["ticket"]] = waiting
+
+        answer = self._request(request_type, {"provider": provider}, on_result=started)
+        return answer["ticket"], answer["url"], waiting
+
+    def _await_provider(self, ticket: str, waiting: concurrent.futures.Future, timeout: float
+                        ) -> dict[str, Any]:
+        try:
+            return waiting.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise ClientTimeout(f"the login through the provider was not finished within {timeout:.0f} s"
+                                ) from None
+        finally:
+            with self._lock:
+                self._provider_logins.pop(ticket, None)
+
+    def _log_in(self, credentials: tuple[str, dict[str, str]], rejoin: tuple[str, str | None] | None = None
                 ) -> tuple[dict[str, Any], tuple[int, concurrent.futures.Future] | None]:
-        """login, then everything a session needs; with `rejoin` (room id, password), the join is
-        asked for at once and its (request id, future) returned, to be waited for by the caller.
+        """login (or resume_login), then everything a session needs; with `rejoin` (room id,
+        password), the join is asked for at once and its (request id, future) returned, to be
+        waited for by the caller."""
+        request_type, fields = credentials
+        result = self._request(request_type, fields, on_result=self._store_login)
+        return result, self._after_login(result, credentials, rejoin)
+
+    def _after_login(self, result: dict[str, Any], credentials: tuple[str, dict[str, str]],
+                     rejoin: tuple[str, str | None] | None = None
+                     ) -> tuple[int, concurrent.futures.Future] | None:
+        """What a session needs once logged in: media connections, heartbeats, the clock.
 
         After a server restart every client does this at the same moment, and each round trip waits
         behind everyone else's: what need not be waited for (the room's answer, a new clock sample,
         the media state) is sent without waiting, in the order the server must see it.
         """
-        result = self._request("login", {"username": username, "password": password},
-                               on_result=self._store_login)
         with self._lock:
-            self._credentials = (username, password)
+            self._credentials = credentials
             state = dict(self._media_state)
             clock_known = self._clock.has_samples
         control = self._control
@@ -319,7 +388,7 @@ class MeetingClient:
                 sent, answer["server_time"], time.time()))
         else:
             self.time_sync()  # the first: media timestamps need it
-        return result, joining
+        return joining
 
     def logout(self) -> None:
         """End the session; the control connection stays, ready for another login."""
@@ -632,11 +701,27 @@ class MeetingClient:
             if reason in NO_RECONNECT_REASONS:
                 self._forget_session()
                 self._close_media()
+        elif kind == "provider_login":
+            self._provider_outcome(message)
         elif kind == "server_shutdown":
             # Back in moments, most likely: the first attempts must not wait out an earlier outage's back-off.
             log.info("the server is restarting: %s", message.get("message"))
             self._reconnect_policy.reset()
         self._deliver_push(message)
+
+    def _provider_outcome(self, message: dict[str, Any]) -> None:
+        """A login (or link) through a provider ended: wake whoever waits for it."""
+        with self._lock:
+            waiting = self._provider_logins.pop(str(message.get("ticket")), None)
+        if waiting is None or waiting.done():
+            return  # cancelled, or timed out meanwhile
+        result = message.get("result")
+        if isinstance(result, dict):
+            if message.get("purpose") == "login":
+                self._store_login(result)
+            waiting.set_result(result)
+        else:
+            waiting.set_exception(ServerError.from_reply(message.get("error"), "provider_login"))
 
     def _on_media_frame(self, header: MediaHeader, payload: memoryview) -> None:
         self._call_user(self.on_media, header, payload)
@@ -715,7 +800,7 @@ class MeetingClient:
                 self._set_state("connected")
                 return
             try:
-                _result, joining = self._log_in(*credentials,
+                _result, joining = self._log_in(credentials,
                                                 rejoin=(room["room_id"], password) if room else None)
             except ServerError as exc:
                 # Connected but logged out: the application shows its login screen.
