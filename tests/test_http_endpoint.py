@@ -252,3 +252,13 @@ def test_over_tls_with_a_verified_certificate_and_never_in_clear():
     assert answer.status_code == 200 and answer.json()["path"] == "/healthz"
     assert_secured(answer.headers)
     assert parse_answer(raw)[0] == 400
+
+
+def test_a_status_without_a_standard_phrase_still_goes_out():
+    def odd(request, params, respond) -> None:
+        respond(json_response(299, {"odd": True}))
+
+    with running_endpoint(lambda e: e.route("/odd", odd)) as endpoint:
+        answer = raw_exchange(endpoint.port, b"GET /odd HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 299 \r\n")
+    assert parse_answer(answer)[2] == b'{"odd":true}'

@@ -55,7 +55,7 @@ class HttpExchange:
                    "content-length": str(len(response.body)), "connection": "close"}
         try:
             data = self.parser.send(h11.Response(status_code=response.status, headers=list(headers.items()),
-                                                 reason=HTTPStatus(response.status).phrase.encode()))
+                                                 reason=_reason(response.status)))
             if not self.head_only and response.body:
                 data += self.parser.send(h11.Data(data=response.body))
             data += self.parser.send(h11.EndOfMessage())
@@ -69,3 +69,11 @@ class HttpExchange:
         self.conn.send(data)
         self.conn.shutdown()  # FIN once the response has gone; the peer closes, or the linger deadline does
         return True
+
+
+def _reason(status: int) -> bytes:
+    """The standard phrase ("Not Found"); none for a status a handler made up."""
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
