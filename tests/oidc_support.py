@@ -7,6 +7,7 @@ import datetime
 import http.server
 import json
 import secrets
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -115,7 +116,8 @@ class JsonStub:
     """A small HTTP server on loopback answering JSON per path: a provider that misbehaves on purpose
     (wrong issuer, another subject at userinfo, a 500) where Canaille cannot be made to."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """tls: (certificate file, key file) to serve https, as every production provider does."""
         self.routes: dict[str, StubHandler] = {}
         self.requests: list[StubRequest] = []
         stub = self
@@ -146,7 +148,13 @@ class JsonStub:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = False  # server_close() then waits for every handler thread
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="json-stub")
 
     def __enter__(self) -> JsonStub:

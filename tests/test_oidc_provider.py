@@ -37,6 +37,7 @@ from tests.oidc_support import (
     drive_browser,
     register_client,
 )
+from tests.tls_support import shared_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 # Nothing listens here: the browser stops at the redirect back, as ours will land on the server.
@@ -194,16 +195,17 @@ def stub() -> Iterator[JsonStub]:
 SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "stub-key", "use": "sig"})
 
 
-def stub_provider(stub: JsonStub, **document: Any) -> OidcProvider:
-    """A provider at the stub whose discovery, keys and token endpoint behave; `document` overrides."""
+def stub_provider(stub: JsonStub, ca_file: str | None = None, **document: Any) -> OidcProvider:
+    """A provider at the stub whose discovery and keys behave; `document` overrides discovery."""
     base = {"issuer": stub.url, "authorization_endpoint": stub.url + "/authorize",
             "token_endpoint": stub.url + "/token", "jwks_uri": stub.url + "/jwks",
             "userinfo_endpoint": stub.url + "/userinfo", "id_token_signing_alg_values_supported": ["RS256"]}
     base.update(document)
     stub.serve("/.well-known/openid-configuration", {k: v for k, v in base.items() if v is not None})
     stub.serve("/jwks", {"keys": [SIGNING_KEY.as_dict(private=False)]})
-    return OidcProvider("stubby", "Stubby", stub.url, "client-1", "secret-1", allow_insecure_http=True,
-                        connect_timeout=1.0, read_timeout=1.0)
+    return OidcProvider("stubby", "Stubby", stub.url, "client-1", "secret-1", ca_file=ca_file,
+                        allow_insecure_http=stub.url.startswith("http:"), connect_timeout=1.0,
+                        read_timeout=1.0)
 
 
 def issue_tokens(stub: JsonStub, attempt: LoginAttempt, **claims: Any) -> None:
@@ -297,6 +299,30 @@ def test_a_token_endpoint_error_5xx_is_unreachable_and_a_bad_client_is_the_opera
         provider.identity("code-1", new_attempt())
     assert misconfigured.value.code == ErrorCode.PROVIDER_REFUSED
     assert "operator" in misconfigured.value.message
+
+
+def test_an_https_provider_is_trusted_through_its_ca_file_and_refused_without_it() -> None:
+    identity = shared_identity()
+    with JsonStub(tls=(identity.cert_file, identity.key_file)) as tls_stub:
+        attempt = new_attempt()
+        issue_tokens(tls_stub, attempt, name="Jane Doe")
+        trusting = stub_provider(tls_stub, ca_file=identity.cert_file)
+        assert trusting.authorization_url(attempt).startswith(tls_stub.url + "/authorize?")
+        assert trusting.identity("code-1", attempt).display_name == "Jane Doe"
+        with pytest.raises(ProviderError) as untrusted:
+            stub_provider(tls_stub).authorization_url(new_attempt())
+    assert untrusted.value.code == ErrorCode.PROVIDER_UNREACHABLE
+    assert "certificate" in untrusted.value.detail.lower()
+
+
+def test_an_https_provider_pointing_its_endpoints_at_plain_http_is_refused() -> None:
+    identity = shared_identity()
+    with JsonStub(tls=(identity.cert_file, identity.key_file)) as tls_stub:
+        provider = stub_provider(tls_stub, ca_file=identity.cert_file, token_endpoint="http://127.0.0.1:1/t")
+        with pytest.raises(ProviderError) as refused:
+            provider.authorization_url(new_attempt())
+    assert refused.value.code == ErrorCode.PROVIDER_UNREACHABLE
+    assert "token_endpoint" in refused.value.detail
 
 
 def test_a_provider_that_is_down_is_unreachable() -> None:

@@ -97,11 +97,12 @@ class OidcProvider(Provider):
         what = "the token request"
         with OAuth2Session(self.client_id, self._client_secret, redirect_uri=attempt.redirect_uri,
                            token_endpoint_auth_method=metadata.token_auth_method) as session:
-            session.verify = self._http.verify
             try:
+                # verify per request, not on the session: requests lets REQUESTS_CA_BUNDLE override that.
                 tokens = session.fetch_token(metadata.token_endpoint, grant_type="authorization_code",
                                              code=code, code_verifier=attempt.code_verifier,
-                                             timeout=self._http.timeout, allow_redirects=False)
+                                             timeout=self._http.timeout, verify=self._http.verify,
+                                             allow_redirects=False)
             except OAuthError as exc:
                 raise self._token_error(exc.error, exc.description) from None
             except requests.HTTPError as exc:
