@@ -208,14 +208,14 @@ def stub_provider(stub: JsonStub, ca_file: str | None = None, **document: Any) -
                         read_timeout=1.0)
 
 
-def issue_tokens(stub: JsonStub, attempt: LoginAttempt, **claims: Any) -> None:
-    """The stub's token endpoint answers with an ID token for this login, signed by its key."""
+def issue_tokens(stub: JsonStub, attempt: LoginAttempt, key: RSAKey = SIGNING_KEY, **claims: Any) -> None:
+    """The stub's token endpoint answers with an ID token for this login, signed by `key`."""
     def token(request: StubRequest) -> tuple[int, dict[str, Any]]:
         now = int(time.time())
         payload = {"iss": stub.url, "aud": "client-1", "sub": "u-1", "nonce": attempt.nonce, "iat": now,
                    "exp": now + 300, **claims}
         return 200, {"access_token": "at-" + secrets.token_hex(8), "token_type": "Bearer",
-                     "id_token": jwt.encode({"alg": "RS256", "kid": "stub-key"}, payload, SIGNING_KEY)}
+                     "id_token": jwt.encode({"alg": "RS256", "kid": key.kid}, payload, key)}
     stub.routes["/token"] = token
 
 
@@ -285,6 +285,19 @@ def test_a_failing_userinfo_leaves_the_id_tokens_claims(stub: JsonStub) -> None:
     stub.serve("/userinfo", {"error": "server_error"}, status=503)
     assert provider.identity("code-1", attempt) == ExternalIdentity(
         provider="stubby", subject="u-1", display_name="Jane Doe", email="jane@example.com")
+
+
+def test_a_rotated_signing_key_is_fetched_once_and_accepted(stub: JsonStub) -> None:
+    provider = stub_provider(stub)
+    first = new_attempt()
+    issue_tokens(stub, first)
+    assert provider.identity("code-1", first).subject == "u-1"  # keys fetched and kept
+    new_key = RSAKey.generate_key(2048, parameters={"kid": "rotated", "use": "sig"})
+    stub.serve("/jwks", {"keys": [SIGNING_KEY.as_dict(private=False), new_key.as_dict(private=False)]})
+    second = new_attempt()
+    issue_tokens(stub, second, key=new_key)
+    assert provider.identity("code-2", second).subject == "u-1"
+    assert [r.path for r in stub.requests].count("/jwks") == 2
 
 
 def test_a_token_endpoint_error_5xx_is_unreachable_and_a_bad_client_is_the_operators_problem(
