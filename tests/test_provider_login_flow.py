@@ -197,13 +197,16 @@ def test_the_login_token_logs_in_again_until_logout(client, server) -> None:
     client.connect()
     token = client.login_with_provider("wechat", Browser().open_later)["login_token"]
     user_id = client.user_id
+    with meeting_client("127.0.0.1", server.control_port) as guesser:
+        guesser.connect()
+        with pytest.raises(ServerError) as wrong:
+            guesser._request("resume_login", {"token": token[:-2] + "xx"})
+        assert wrong.value.code == ErrorCode.BAD_TOKEN
     with meeting_client("127.0.0.1", server.control_port) as later:
         later.connect()
         assert later._request("resume_login", {"token": token})["user"]["user_id"] == user_id
-        with pytest.raises(ServerError) as wrong:
-            later._request("resume_login", {"token": token[:-2] + "xx"})
-        assert wrong.value.code in (ErrorCode.ALREADY_LOGGED_IN, ErrorCode.BAD_TOKEN)
-        later.logout()
+        assert _waits_for(lambda: client.ended_reason == "logged_in_elsewhere")  # one session per account
+        later._request("logout")
     with meeting_client("127.0.0.1", server.control_port) as after_logout:
         after_logout.connect()
         with pytest.raises(ServerError) as ended:
@@ -242,3 +245,27 @@ def _push(pushes: queue.SimpleQueue, kind: str, timeout: float = 10.0) -> dict:
 
 def _waits_for(condition, timeout: float = 10.0) -> bool:
     return wait_until(condition, timeout=timeout)
+
+
+def test_after_a_crash_the_client_logs_in_again_by_itself_with_its_login_token(tmp_path, wechat) -> None:
+    flags = ("--providers", str(providers_file(tmp_path, wechat)), "--room-grace", "30")
+    first = ServerProcess(tmp_path, *flags)
+    try:
+        with meeting_client("127.0.0.1", first.control_port) as person:
+            person.connect()
+            user_id = person.login_with_provider("wechat", Browser().open_later)["user"]["user_id"]
+            room_id = person.create_room("Before the crash")["room"]["room_id"]
+            states: list[str] = []
+            person.on_state = states.append
+            first.proc.kill()  # kill -9: no goodbye
+            first.proc.wait(5)
+            again = ServerProcess(tmp_path, *flags, port=first.port)
+            try:
+                # No browser this time: the login token does it, and the room is rejoined.
+                assert _waits_for(lambda: "rejoined" in states, timeout=30), states
+                assert person.user_id == user_id and person.room["room_id"] == room_id
+                assert "Traceback" not in again.log()
+            finally:
+                again.stop()
+    finally:
+        first.stop()
