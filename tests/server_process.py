@@ -33,8 +33,8 @@ class ServerProcess:
         if "--http-port" in flags:
             self.http_port = int(flags[flags.index("--http-port") + 1])
         self.log_path = directory / "server.log"
-        # Closed in stop(); appended to: a restarted server's log follows the first one's.
-        self._log = open(self.log_path, "ab")
+        # Closed in stop(). A restart (same port) appends: its log follows the first server's.
+        self._log = open(self.log_path, "ab" if port else "wb")
         # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
         self.tls = "--no-tls" not in flags
         tls = server_tls_flags() if self.tls and "--cert" not in flags else []
