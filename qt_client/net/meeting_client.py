@@ -399,6 +399,11 @@ class MeetingClient:
         """A Profile (yours by default); `avatar.decode_avatar` turns its avatar into image bytes."""
         return self._request("get_profile", {"username": username})["user"]
 
+    def get_sign_in_methods(self) -> dict[str, Any]:
+        """Your own ways in, for a "Sign-in methods" panel: `linked_providers` (names), `has_password`."""
+        result = self._request("get_profile", {"username": None})
+        return {"linked_providers": result["linked_providers"], "has_password": result["has_password"]}
+
     def update_profile(self, display_name: str | None = None, signature: str | None = None,
                        avatar: bytes | None = None) -> dict[str, Any]:
         """Change the fields given (avatar as image bytes, `b""` to clear it); returns the new Profile."""
