@@ -15,6 +15,7 @@ from server.guess_limits import DEFAULT_LIMITS
 from server.meeting_server import MeetingServer
 from server.storage import DEFAULT_DB_URL
 from server.storage.errors import StorageError
+from server.web.public_url import checked_public_url
 
 log = logging.getLogger("server_main")
 
@@ -80,6 +81,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds a new connection has to finish its TLS handshake (default 10)")
     parser.add_argument("--no-tls", action="store_true",
                         help="INSECURE: no TLS, everything in clear; for benchmarks and comparisons only")
+    parser.add_argument("--http-port", type=int, default=None,
+                        help="the HTTP endpoint's port (login through providers, /healthz); -1: none "
+                             "(default PORT+3, i.e. 9003; a free one with --port 0)")
+    parser.add_argument("--http-host", default=None,
+                        help="address the HTTP endpoint listens on (default: --host); 127.0.0.1 behind a "
+                             "reverse proxy on this machine")
+    parser.add_argument("--http-behind-proxy", action="store_true",
+                        help="plain HTTP on the HTTP endpoint even with TLS on, for a reverse proxy (nginx, "
+                             "Caddy) that terminates TLS in front of it; needs --public-url")
+    parser.add_argument("--public-url",
+                        help="the address people's browsers use for this server, e.g. "
+                             "https://meet.example.org (default https://HOST:HTTP_PORT, HOST from --host "
+                             "or this machine's name)")
+    parser.add_argument("--providers", metavar="FILE",
+                        help="login providers (OpenID Connect, WeChat, QQ) from this TOML file; README, "
+                             "'Logging in through a provider', shows how (default: none)")
+    parser.add_argument("--provider-login-timeout", type=float, default=300.0,
+                        help="seconds a person has to finish a login at a provider (default 300)")
+    parser.add_argument("--login-token-lifetime", type=float, default=24 * 3600.0,
+                        help="seconds a provider login's token lets the client log in again by itself after "
+                             "a drop or a restart (default 86400: a day)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (default INFO)")
     args = parser.parse_args(argv)
@@ -100,6 +122,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      "--persistent-rooms-per-user >= 0")
     if args.hash_queue < 1 or args.hash_queue_per_address < 1:
         parser.error("--hash-queue and --hash-queue-per-address must be >= 1")
+    if args.http_port is None:
+        args.http_port = args.port + 3 if args.port else 0
+        if args.http_port > 65535:
+            parser.error("--port leaves no room for the HTTP port (PORT+3): give --http-port")
+    if not -1 <= args.http_port <= 65535:
+        parser.error("--http-port must be between -1 (none) and 65535")
+    if args.http_behind_proxy and not args.public_url:
+        parser.error("--http-behind-proxy needs --public-url: the proxy's address is what browsers use")
+    if args.public_url:
+        try:
+            args.public_url = checked_public_url(args.public_url)
+        except ValueError as exc:
+            parser.error(f"--public-url: {exc}")
     args.rate_limits = {}
     for setting in args.rate_limit:
         rule, _, spec = setting.partition("=")
@@ -144,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
                           data_dir=args.data_dir, tls_handshake_timeout=args.tls_handshake_timeout,
                           login_timeout=args.login_timeout,
                           max_connections_per_address=args.max_connections_per_address,
-                          persistent_rooms_per_user=args.persistent_rooms_per_user)
+                          persistent_rooms_per_user=args.persistent_rooms_per_user,
+                          http_port=args.http_port, http_host=args.http_host or "",
+                          http_behind_proxy=args.http_behind_proxy, public_url=args.public_url or "",
+                          providers_file=args.providers, provider_login_timeout=args.provider_login_timeout,
+                          login_token_lifetime=args.login_token_lifetime)
     _raise_fd_limit(config.max_connections_per_address)
     loop = EventLoop("control")
     try:

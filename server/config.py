@@ -67,6 +67,14 @@ class ServerConfig:
     login_token_lifetime: float = 24 * 3600.0
     # Threads for the blocking calls to providers, apart from the database's.
     provider_workers: int = 4
+    # The HTTP endpoint (OAuth callbacks, /healthz): -1 for none, 0 for a free port. It speaks TLS when
+    # the other ports do, unless http_behind_proxy: plain HTTP for a reverse proxy that terminates TLS.
+    http_port: int = 0
+    # Where it listens; "" means `host`. Behind a proxy on the same machine: 127.0.0.1.
+    http_host: str = ""
+    http_behind_proxy: bool = False
+    # The address people's browsers use (https://meet.example.org); "" derives https://HOST:HTTP_PORT.
+    public_url: str = ""
 
     @property
     def heartbeat_interval(self) -> float:

@@ -30,11 +30,19 @@ from server.control_link import ControlLink
 from server.control_service import ControlService
 from server.db_worker_pool import DbWorkerPool
 from server.loop_stats import LoopStats
+from server.oauth.provider import Provider
+from server.oauth.providers_config import load_providers
 from server.storage import open_storage
 from server.storage.storage import Storage
 from server.tls_identity import TlsIdentity, describe, load_identity
+from server.web.health import HealthCheck
+from server.web.http_endpoint import HttpEndpoint
+from server.web.public_url import checked_public_url, derived_public_url
 
 log = logging.getLogger(__name__)
+
+# Provider calls (logins through providers) waiting for a worker; past it PROVIDER_UNREACHABLE at once.
+PROVIDER_QUEUE_LIMIT = 256
 
 # Stream and sender id: the two header fields the relay checks per frame.
 _STREAM_AND_SENDER = struct.Struct("!BI")
@@ -46,7 +54,8 @@ GUESS_SWEEP_INTERVAL = 60.0
 
 
 class MeetingServer:
-    """Control on `port`, audio on `port + 1`, video on `port + 2`.
+    """Control on `port`, audio on `port + 1`, video on `port + 2`; HTTP (OAuth callbacks,
+    /healthz) on `config.http_port` unless it is -1.
 
     Connections of all three ports share the I/O loops. Control frames are
     posted to the control loop (the one this server is built on); media
@@ -83,6 +92,10 @@ class MeetingServer:
                                               partial(self._on_media_connection, StreamKind.VIDEO),
                                               partial(self._on_media_frame, StreamKind.VIDEO),
                                               partial(_media_frame_limit, MAX_VIDEO_FRAME))
+        self.http_endpoint = self._make_http_endpoint() if config.http_port >= 0 else None
+        self.provider_calls: DbWorkerPool | None = None
+        if config.providers_file:
+            self._enable_providers(load_providers(config.providers_file))
         self._timers: list[Timer] = []
 
     def _make_server(self, name: str, port: int, on_connection, on_frame, frame_limit) -> TcpServer:
@@ -97,6 +110,47 @@ class MeetingServer:
             server.tls_context = self._tls_context
             server.handshake_timeout = self.config.tls_handshake_timeout
         return server
+
+    def _make_http_endpoint(self) -> HttpEndpoint:
+        """On the same loops as the rest; TLS with the same certificate unless a proxy does TLS for it."""
+        config = self.config
+        tls = self.tls is not None and not config.http_behind_proxy
+        endpoint = HttpEndpoint(self.loop, config.http_host or config.host, config.http_port,
+                                thread_pool=self.pool, per_address=self.per_address,
+                                tls_context=self._tls_context if tls else None,
+                                handshake_timeout=config.tls_handshake_timeout)
+        endpoint.route("/healthz", HealthCheck(self.loop, lambda: not self.db.breaker.is_open))
+        return endpoint
+
+    def _enable_providers(self, providers: dict[str, Provider]) -> None:
+        """Logins through providers: their calls on workers of their own, their two HTTP routes."""
+        if not providers:
+            return
+        if self.http_endpoint is None:
+            raise ValueError("login providers need the HTTP endpoint for their callbacks: "
+                             "do not give --http-port -1 with --providers")
+        # No deadline of the database's: a provider's adapters bound each call themselves.
+        self.provider_calls = DbWorkerPool(self.storage, self.config.provider_workers, name="provider",
+                                           max_queued=PROVIDER_QUEUE_LIMIT)
+        self.service.enable_providers(providers, self.provider_calls)
+        logins = self.service.provider_logins
+        self.http_endpoint.route("/oauth/{provider}/start", logins.http_start)
+        self.http_endpoint.route("/oauth/{provider}/callback", logins.http_callback)
+
+    @property
+    def http_port(self) -> int:
+        """-1 without an HTTP endpoint."""
+        return self.http_endpoint.port if self.http_endpoint is not None else -1
+
+    @property
+    def public_url(self) -> str:
+        """The HTTP endpoint's address as browsers know it (the operator's, else derived); "" without one."""
+        if self.http_endpoint is None:
+            return ""
+        if self.config.public_url:
+            return checked_public_url(self.config.public_url)
+        return derived_public_url(self.config.http_host or self.config.host, self.http_port,
+                                  self.http_endpoint.tls)
 
     @property
     def servers(self) -> tuple[TcpServer, TcpServer, TcpServer]:
@@ -120,8 +174,11 @@ class MeetingServer:
         for io_loop in self.pool.all_loops():
             self.stats_by_loop[io_loop] = LoopStats()
         self.service.media_ports = {"audio_port": self.audio_port, "video_port": self.video_port}
+        self.service.public_url = self.public_url
         for server in self.servers:
             server.start()
+        if self.http_endpoint is not None:
+            self.http_endpoint.start()
         reap_every = max(0.2, min(5.0, self.config.heartbeat_timeout / 4))
         self._timers.append(self.loop.run_every(reap_every, self.service.reap_silent))
         self._timers.append(self.loop.run_every(GUESS_SWEEP_INTERVAL, self.service.guesses.sweep))
@@ -132,16 +189,36 @@ class MeetingServer:
         log.info("listening on %s: control %d, audio %d, video %d; %d I/O threads; database %s",
                  self.config.host, self.control_port, self.audio_port, self.video_port, self.config.threads,
                  _redacted(self.config.db_url))
+        self._log_http_endpoint()
+        for provider in self.service.provider_logins.providers.values():
+            log.info("login provider %r (%s, %s): register the redirect URL %s/oauth/%s/callback",
+                     provider.name, provider.kind, provider.display_name, self.public_url, provider.name)
         if self.tls is not None:
             log.info("%s", describe(self.tls))
         else:
             log.warning("TLS OFF (--no-tls): passwords, session tokens, chat, audio and video all cross the "
                         "network in clear. INSECURE: for benchmarks and comparisons only")
 
+    def _log_http_endpoint(self) -> None:
+        endpoint = self.http_endpoint
+        if endpoint is None:
+            log.info("no HTTP endpoint (--http-port -1): no login through providers, no /healthz")
+            return
+        host = self.config.http_host or self.config.host
+        how = "TLS" if endpoint.tls else "plain HTTP for a reverse proxy" if self.config.http_behind_proxy \
+            else "plain HTTP"
+        log.info("HTTP endpoint on %s port %d (%s); browsers reach it at %s; health check %s/healthz",
+                 host, endpoint.port, how, self.public_url, self.public_url)
+        if self.config.http_behind_proxy and host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("--http-behind-proxy on %s: plain HTTP is reachable from the network, not only by "
+                        "the proxy; give --http-host 127.0.0.1 when the proxy runs on this machine", host)
+
     def begin_shutdown(self) -> None:
         """Stop accepting and tell every client; `stop` a moment later closes the rest."""
         for server in self.servers:
             server.stop_accepting()
+        if self.http_endpoint is not None:
+            self.http_endpoint.stop_accepting()
         self.service.announce_shutdown()
 
     def stop(self) -> None:
@@ -151,7 +228,11 @@ class MeetingServer:
             self.loop.cancel(timer)
         for server in self.servers:
             server.stop()
+        if self.http_endpoint is not None:
+            self.http_endpoint.stop()
         self.pool.stop()
+        if self.provider_calls is not None:
+            self.provider_calls.close()
         self.hashing.close()
         self.db.close()
         self.storage.close()

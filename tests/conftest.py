@@ -98,16 +98,16 @@ def running_server(threads: int = 0, configure: Callable[[TcpServer], None] | No
 
 
 def free_base_port() -> int:
-    """A port whose next two are free too: control, audio and video of one server."""
+    """A port whose next three are free too: control, audio, video and HTTP of one server."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = probe.getsockname()[1]
-        if base + 2 > 65535:
+        if base + 3 > 65535:
             continue
         with contextlib.ExitStack() as stack:
             try:
-                for port in (base, base + 1, base + 2):
+                for port in range(base, base + 4):
                     stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
             except OSError:
                 continue

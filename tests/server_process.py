@@ -23,10 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class ServerProcess:
     """`server_main.py` on 127.0.0.1, free ports and a fresh SQLite file (`meeting.db` in `directory`),
-    logging to `server.log` there; what tests.raw_client needs of a server (its ports)."""
+    logging to `server.log` there; what tests.raw_client needs of a server (its ports). The HTTP
+    endpoint listens on port + 3 (`http_port`; flags may say --http-port -1 for none)."""
 
     def __init__(self, directory: Path, *flags: str, stats_interval: float = 0.0) -> None:
         self.port = free_base_port()
+        self.http_port = self.port + 3
+        if "--http-port" in flags:
+            self.http_port = int(flags[flags.index("--http-port") + 1])
         self.log_path = directory / "server.log"
         self._log = open(self.log_path, "wb")  # closed in stop()
         # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
@@ -35,7 +39,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port", str(self.port),
              "--db", f"sqlite:///{directory}/meeting.db", "--data-dir", str(directory / "data"),
-             "--stats-interval", str(stats_interval), *tls, *flags],
+             "--stats-interval", str(stats_interval), "--http-port", str(self.http_port), *tls, *flags],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
         if not wait_until(self._listening, timeout=20, interval=0.05) or not self.alive():
             self.stop()
@@ -53,11 +57,18 @@ class ServerProcess:
     def video_port(self) -> int:
         return self.port + 2
 
+    @property
+    def http_url(self) -> str:
+        """The HTTP endpoint (TLS with the test certificate, as the other ports)."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.http_port}"
+
     def _listening(self) -> bool:
         if self.proc.poll() is not None:
             return True  # dead: reported by the caller
         try:
-            socket.create_connection(("127.0.0.1", self.port + 2), timeout=1).close()
+            # The HTTP endpoint starts last.
+            last = self.http_port if self.http_port >= 0 else self.video_port
+            socket.create_connection(("127.0.0.1", last), timeout=1).close()
             return True
         except OSError:
             return False

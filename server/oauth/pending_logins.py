@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.oauth.provider import LoginAttempt, Provider
 
@@ -37,9 +37,8 @@ def pkce_verifier() -> str:
 
 
 def pkce_challenge(verifier: str) -> str:
-    """S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636 section 4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    """S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636 section 4.2), by Authlib."""
+    return create_s256_code_challenge(verifier)
 
 
 class PendingLogins:
