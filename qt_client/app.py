@@ -80,6 +80,7 @@ class MeetingApp(QObject):
         self._received_fps = 0.0
         self._dropped = 0
         self.providers: list[dict[str, Any]] = []  # what the server dialled last offers
+        self._providers_server = ""  # the server (host:port) those providers are of
         self._connect_session()
         self._connect_windows()
         self.session_thread.start()
@@ -182,6 +183,7 @@ class MeetingApp(QObject):
             self.login_window.show_error("Type the server as host:port, for example 127.0.0.1:9000.")
             return
         self.login_window.set_busy(True)
+        self._forget_other_servers_providers(server)
         self.settings.server, self.settings.last_user = server, user
         self.settings.sync()
         self._login.emit(host, int(port), user, password, register)
@@ -189,7 +191,14 @@ class MeetingApp(QObject):
     def _ask_for_providers(self, server: str) -> None:
         host, _, port = server.rpartition(":")
         if host and port.isdigit():
+            self._providers_server = server
             self._list_providers.emit(host, int(port))
+
+    def _forget_other_servers_providers(self, server: str) -> None:
+        """A login to another server than the one listed: its buttons would offer the wrong providers."""
+        if server != self._providers_server:
+            self._providers_server = server
+            self._on_providers_listed([])
 
     def _on_providers_listed(self, providers: list[dict[str, Any]]) -> None:
         self.providers = providers
@@ -233,8 +242,7 @@ class MeetingApp(QObject):
         self.media.start_receiving(self.session.client, int(profile["user_id"]))
         self._list_rooms.emit()
         self.lobby.sign_in_methods.set_methods(self.providers, None, True)
-        if self.providers:
-            self._load_sign_in_methods.emit()
+        self._load_sign_in_methods.emit()  # the providers again too: a password login may have changed server
 
     def _on_profile_updated(self, profile: dict[str, Any]) -> None:
         self.profile = profile

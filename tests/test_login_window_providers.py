@@ -110,3 +110,19 @@ def test_a_server_list_arriving_during_a_login_keeps_the_buttons_disabled(qtbot)
     window.set_busy(True)
     window.set_providers(PROVIDERS)
     assert not any(button.isEnabled() for button in provider_buttons(window).values())
+
+
+def test_the_same_server_is_not_asked_twice_nor_after_a_login_to_it(qtbot):
+    # Each ask may dial the server and ask the person again whether to trust its key.
+    window = make_window(qtbot)
+    window.server_edit.setText("meet.example.org")
+    with qtbot.waitSignal(window.providers_wanted, timeout=1000):
+        window.ask_for_providers()
+    with qtbot.assertNotEmitted(window.providers_wanted):
+        window.ask_for_providers()
+    window.server_edit.setText("other.example.org:9100")
+    window.user_edit.setText("ada")
+    window.password_edit.setText("secret-pw")
+    qtbot.mouseClick(window.login_button, Qt.LeftButton)
+    with qtbot.assertNotEmitted(window.providers_wanted):
+        window.ask_for_providers()

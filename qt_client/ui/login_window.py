@@ -69,6 +69,9 @@ class LoginWindow(QWidget):
         self.error_label.hide()
         self.providers_row = QHBoxLayout()
         self.provider_buttons: dict[str, QPushButton] = {}
+        # The server whose providers were asked for last: focus leaving the field unchanged asks nothing
+        # (each ask may dial the server, and ask the person again whether to trust it).
+        self._providers_asked_of = ""
         self.waiting_label = QLabel("Waiting for you to finish in your browser…")
         self.waiting_label.setObjectName("waiting_for_browser")
         self.cancel_provider_button = QPushButton("Cancel")
@@ -143,8 +146,9 @@ class LoginWindow(QWidget):
 
     def ask_for_providers(self) -> None:
         server = self.server_edit.text().strip()
-        if server:
-            self.providers_wanted.emit(normalize_server(server))
+        if server and normalize_server(server) != self._providers_asked_of:
+            self._providers_asked_of = normalize_server(server)
+            self.providers_wanted.emit(self._providers_asked_of)
 
     def _show_waiting(self, waiting: bool) -> None:
         self.waiting_label.setVisible(waiting)
@@ -157,6 +161,7 @@ class LoginWindow(QWidget):
             return
         server = normalize_server(server)
         self.server_edit.setText(server)
+        self._providers_asked_of = server
         self.provider_login_started()
         self.provider_login_requested.emit(server, name)
 
@@ -194,5 +199,6 @@ class LoginWindow(QWidget):
             return
         server = normalize_server(server)
         self.server_edit.setText(server)
+        self._providers_asked_of = server  # dialled by this login; its providers come with the login
         self.show_error("")
         signal.emit(server, user, password)

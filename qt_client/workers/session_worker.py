@@ -196,7 +196,20 @@ class SessionWorker(QObject):
 
     @pyqtSlot()
     def load_sign_in_methods(self) -> None:
-        self._call("get_sign_in_methods", self.sign_in_methods)
+        """The server's providers, then which of them lead into this account (for the lobby's panel)."""
+        client = self.client
+        if client is None:
+            self.request_failed.emit("get_sign_in_methods", ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return
+        try:
+            providers = client.list_providers()
+            methods = client.get_sign_in_methods() if providers else {"linked_providers": [],
+                                                                       "has_password": True}
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            self._fail("get_sign_in_methods", exc)
+            return
+        self.providers_listed.emit(providers)
+        self.sign_in_methods.emit(methods)
 
     @pyqtSlot(str, int)
     def link_provider(self, name: str, flow: int) -> None:
