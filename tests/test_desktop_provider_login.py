@@ -13,20 +13,16 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-import requests
 from PyQt5.QtCore import QObject, Qt, QUrl, pyqtSlot
 from PyQt5.QtGui import QDesktopServices
 from PyQt5.QtWidgets import QPushButton
 
 from qt_client.app import MeetingApp
 from qt_client.ui.client_settings import ClientSettings
-from tests.server_process import ServerProcess, server_process
-from tests.standins.wechat_standin import WeChatStandin, WeChatUser
+from tests.server_process import ServerProcess
+from tests.standins.wechat_standin import WeChatStandin
 from tests.tls_support import cert_path
-
-APP_ID = "wx1234567890abcdef"
-APP_SECRET = "test-app-secret-0123456789abcdef"
-LI = WeChatUser(openid="oLi-openid-0001", nickname="Li Lei", unionid="uLi-unionid-0001")
+from tests.wechat_server_support import server_with_wechat, visit, wechat_standin
 
 
 class Browser(QObject):
@@ -53,26 +49,13 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def standin() -> Iterator[WeChatStandin]:
-    # The callback domain registered at WeChat: where our server's HTTP endpoint is.
-    server = WeChatStandin(APP_ID, APP_SECRET, "127.0.0.1", {"li": LI}, approver="li")
-    server.start()
-    yield server
-    server.stop()
-    assert server.errors == []
+    with wechat_standin() as standin:
+        yield standin
 
 
 @pytest.fixture
 def server(tmp_path: Path, standin: WeChatStandin) -> Iterator[ServerProcess]:
-    providers = tmp_path / "providers.toml"
-    providers.write_text(f"""
-[providers.wechat]
-kind = "wechat"
-app_id = "{APP_ID}"
-app_secret = "{APP_SECRET}"
-authorize_url = "{standin.authorize_url}"
-api_base = "{standin.base_url}"
-""")
-    with server_process(tmp_path, "--providers", str(providers)) as server:
+    with server_with_wechat(tmp_path, standin) as server:
         yield server
 
 
@@ -85,11 +68,6 @@ def app(qtbot: Any, tmp_path: Path, server: ServerProcess) -> Iterator[MeetingAp
     meeting = MeetingApp(settings)
     yield meeting
     meeting.close()
-
-
-def visit(url: str) -> requests.Response:
-    """The browser's part: our start page -> WeChat's QR page (scanned by the approver) -> our callback."""
-    return requests.get(url, verify=str(cert_path()), timeout=10)
 
 
 def test_log_in_with_wechat_reaches_the_lobby_as_the_wechat_user(qtbot, app, browser, server):
