@@ -26,13 +26,15 @@ class ServerProcess:
     logging to `server.log` there; what tests.raw_client needs of a server (its ports). The HTTP
     endpoint listens on port + 3 (`http_port`; flags may say --http-port -1 for none)."""
 
-    def __init__(self, directory: Path, *flags: str, stats_interval: float = 0.0) -> None:
-        self.port = free_base_port()
+    def __init__(self, directory: Path, *flags: str, stats_interval: float = 0.0,
+                 port: int | None = None) -> None:
+        self.port = port or free_base_port()  # given: the same server started again (a restart)
         self.http_port = self.port + 3
         if "--http-port" in flags:
             self.http_port = int(flags[flags.index("--http-port") + 1])
         self.log_path = directory / "server.log"
-        self._log = open(self.log_path, "wb")  # closed in stop()
+        # Closed in stop(). A restart (same port) appends: its log follows the first server's.
+        self._log = open(self.log_path, "ab" if port else "wb")
         # The test certificate (tests.raw_client trusts it), unless the test says otherwise.
         self.tls = "--no-tls" not in flags
         tls = server_tls_flags() if self.tls and "--cert" not in flags else []

@@ -396,8 +396,11 @@ class MeetingClient:
         self._close_media()
 
     def get_profile(self, username: str | None = None) -> dict[str, Any]:
-        """A Profile (yours by default); `avatar.decode_avatar` turns its avatar into image bytes."""
-        return self._request("get_profile", {"username": username})["user"]
+        """A Profile (yours by default); `avatar.decode_avatar` turns its avatar into image bytes.
+        Yours also says how you can log in: `linked_providers` (names) and `has_password`."""
+        result = self._request("get_profile", {"username": username})
+        ways_in = {key: result[key] for key in ("linked_providers", "has_password") if key in result}
+        return {**result["user"], **ways_in}
 
     def get_sign_in_methods(self) -> dict[str, Any]:
         """Your own ways in, for a "Sign-in methods" panel: `linked_providers` (names), `has_password`."""
