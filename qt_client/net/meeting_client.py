@@ -402,11 +402,6 @@ class MeetingClient:
         ways_in = {key: result[key] for key in ("linked_providers", "has_password") if key in result}
         return {**result["user"], **ways_in}
 
-    def get_sign_in_methods(self) -> dict[str, Any]:
-        """Your own ways in, for a "Sign-in methods" panel: `linked_providers` (names), `has_password`."""
-        result = self._request("get_profile", {"username": None})
-        return {"linked_providers": result["linked_providers"], "has_password": result["has_password"]}
-
     def update_profile(self, display_name: str | None = None, signature: str | None = None,
                        avatar: bytes | None = None) -> dict[str, Any]:
         """Change the fields given (avatar as image bytes, `b""` to clear it); returns the new Profile."""

@@ -203,7 +203,7 @@ class SessionWorker(QObject):
             return
         try:
             providers = client.list_providers()
-            methods = client.get_sign_in_methods() if providers else {"linked_providers": [],
+            methods = _sign_in_methods(client) if providers else {"linked_providers": [],
                                                                        "has_password": True}
         except (ServerError, NotConnectedError, ClientTimeout) as exc:
             self._fail("get_sign_in_methods", exc)
@@ -222,7 +222,7 @@ class SessionWorker(QObject):
             if self._cancelled(flow):
                 raise ServerError(CANCELLED, "Linking was cancelled.")
             client.link_provider(name, self._open_browser(client, flow), PROVIDER_TIMEOUT)
-            methods = client.get_sign_in_methods()
+            methods = _sign_in_methods(client)
         except ClientTimeout as exc:
             self._fail_waiting("link_provider", flow, exc)
             return
@@ -239,7 +239,7 @@ class SessionWorker(QObject):
             return
         try:
             client.unlink_provider(name)
-            methods = client.get_sign_in_methods()
+            methods = _sign_in_methods(client)
         except (ServerError, NotConnectedError, ClientTimeout) as exc:
             self._fail("unlink_provider", exc)
             return
@@ -457,3 +457,9 @@ class SessionWorker(QObject):
             self.request_failed.emit("join_room", str(error.get("code", "")), str(error.get("message", "")))
         elif kind == "server_shutdown":
             log.info("server shutting down: %s", message.get("message"))
+
+
+def _sign_in_methods(client: MeetingClient) -> dict[str, Any]:
+    """What the lobby's Sign-in methods panel shows, from one's own profile."""
+    profile = client.get_profile()
+    return {"linked_providers": profile["linked_providers"], "has_password": profile["has_password"]}
