@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PyQt5.QtCore import QObject, pyqtSignal
-from PyQt5.QtGui import QGuiApplication
+from PyQt5.QtCore import QObject, QUrl, pyqtSignal
+from PyQt5.QtGui import QDesktopServices, QGuiApplication
 from PyQt5.QtWidgets import QInputDialog, QMessageBox, QPushButton
 
 from qt_client.call_media import CallMedia
@@ -27,13 +27,14 @@ from qt_client.ui.login_window import LoginWindow
 from qt_client.ui.room_window import RoomWindow
 from qt_client.ui.settings_dialog import SettingsDialog
 from qt_client.ui.trust_dialogs import show_server_key_changed
-from qt_client.workers.session_worker import SERVER_KEY_CHANGED, SessionWorker
+from qt_client.workers.session_worker import CANCELLED, SERVER_KEY_CHANGED, SessionWorker
 from qt_client.workers.trust_prompt import TrustPrompt
 from qt_client.workers.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
 
-REQUESTS_FROM_LOGIN = {"login", "register"}
+REQUESTS_FROM_LOGIN = {"login", "register", "login_with_provider"}
+REQUESTS_FROM_SIGN_IN_METHODS = {"link_provider", "unlink_provider", "get_sign_in_methods"}
 
 
 class MeetingApp(QObject):
@@ -52,6 +53,11 @@ class MeetingApp(QObject):
     _set_media_state = pyqtSignal(object)
     _fetch_avatar = pyqtSignal(int, str)
     _logout = pyqtSignal()
+    _list_providers = pyqtSignal(str, int)
+    _login_with_provider = pyqtSignal(str, int, str, int)
+    _load_sign_in_methods = pyqtSignal()
+    _link_provider = pyqtSignal(str, int)
+    _unlink_provider = pyqtSignal(str)
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__()
@@ -73,11 +79,14 @@ class MeetingApp(QObject):
         self._rtt_ms: float | None = None
         self._received_fps = 0.0
         self._dropped = 0
+        self.providers: list[dict[str, Any]] = []  # what the server dialled last offers
+        self._providers_server = ""  # the server (host:port) those providers are of
         self._connect_session()
         self._connect_windows()
         self.session_thread.start()
         self.login_window.set_fields(settings.server, settings.last_user)
         self.login_window.show()
+        self.login_window.ask_for_providers()
 
     # -- wiring -------------------------------------------------------------
 
@@ -95,6 +104,14 @@ class MeetingApp(QObject):
         self._set_media_state.connect(session.set_media_state)
         self._fetch_avatar.connect(session.fetch_avatar)
         self._logout.connect(session.logout)
+        self._list_providers.connect(session.list_providers)
+        self._login_with_provider.connect(session.login_with_provider)
+        self._load_sign_in_methods.connect(session.load_sign_in_methods)
+        self._link_provider.connect(session.link_provider)
+        self._unlink_provider.connect(session.unlink_provider)
+        session.providers_listed.connect(self._on_providers_listed)
+        session.browser_wanted.connect(self._open_browser)
+        session.sign_in_methods.connect(self._on_sign_in_methods)
         session.logged_in.connect(self._on_logged_in)
         session.room_entered.connect(self._on_room_entered)
         session.room_left.connect(self._on_room_left)
@@ -119,6 +136,15 @@ class MeetingApp(QObject):
     def _connect_windows(self) -> None:
         self.login_window.login_requested.connect(lambda s, u, p: self._log_in(s, u, p, register=False))
         self.login_window.register_requested.connect(lambda s, u, p: self._log_in(s, u, p, register=True))
+        self.login_window.providers_wanted.connect(self._ask_for_providers)
+        self.login_window.provider_login_requested.connect(self._log_in_with_provider)
+        # Not a queued signal: the session thread is blocked in the login it would cancel.
+        self.login_window.provider_login_cancelled.connect(self._cancel_provider_flow)
+        sign_in = self.lobby.sign_in_methods
+        sign_in.link_requested.connect(
+            lambda name: self._link_provider.emit(name, self.session.new_provider_flow()))
+        sign_in.unlink_requested.connect(self._unlink_provider.emit)
+        sign_in.link_cancelled.connect(self._cancel_provider_flow)
         self.lobby.create_room_requested.connect(
             lambda title, password, persistent: self._create_room.emit(title or None, password or None,
                                                                        persistent))
@@ -157,9 +183,54 @@ class MeetingApp(QObject):
             self.login_window.show_error("Type the server as host:port, for example 127.0.0.1:9000.")
             return
         self.login_window.set_busy(True)
+        self._forget_other_servers_providers(server)
         self.settings.server, self.settings.last_user = server, user
         self.settings.sync()
         self._login.emit(host, int(port), user, password, register)
+
+    def _ask_for_providers(self, server: str) -> None:
+        host, _, port = server.rpartition(":")
+        if host and port.isdigit():
+            self._providers_server = server
+            self._list_providers.emit(host, int(port))
+
+    def _forget_other_servers_providers(self, server: str) -> None:
+        """A login to another server than the one listed: its buttons would offer the wrong providers."""
+        if server != self._providers_server:
+            self._providers_server = server
+            self._on_providers_listed([])
+
+    def _on_providers_listed(self, providers: list[dict[str, Any]]) -> None:
+        self.providers = providers
+        self.login_window.set_providers(providers)
+
+    def _log_in_with_provider(self, server: str, name: str) -> None:
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            self.login_window.set_busy(False)
+            self.login_window.show_error("Type the server as host:port, for example 127.0.0.1:9000.")
+            return
+        self.settings.server = server
+        self.settings.sync()
+        self._login_with_provider.emit(host, int(port), name, self.session.new_provider_flow())
+
+    def _cancel_provider_flow(self) -> None:
+        # A direct call, from this (GUI) thread: the session worker's own thread is blocked waiting.
+        self.session.cancel_provider_flow()
+
+    def _open_browser(self, url: str) -> None:
+        """The provider's page in the person's own browser, where their provider account is signed in."""
+        if not QDesktopServices.openUrl(QUrl(url)):
+            log.warning("no browser could be opened for a provider login")
+            message = f"Open this address in your browser to continue: {url}"
+            if self.profile is None:
+                self.login_window.show_error(message)
+            else:
+                self.lobby.sign_in_methods.show_message(message)
+
+    def _on_sign_in_methods(self, methods: dict[str, Any]) -> None:
+        self.lobby.sign_in_methods.set_methods(self.providers, methods["linked_providers"],
+                                               bool(methods["has_password"]))
 
     def _on_logged_in(self, profile: dict[str, Any]) -> None:
         self.profile = profile
@@ -170,6 +241,8 @@ class MeetingApp(QObject):
         assert self.session.client is not None  # set before logged_in is emitted
         self.media.start_receiving(self.session.client, int(profile["user_id"]))
         self._list_rooms.emit()
+        self.lobby.sign_in_methods.set_methods(self.providers, None, True)
+        self._load_sign_in_methods.emit()  # the providers again too: a password login may have changed server
 
     def _on_profile_updated(self, profile: dict[str, Any]) -> None:
         self.profile = profile
@@ -182,7 +255,15 @@ class MeetingApp(QObject):
         self.login_window.show()
 
     def _on_request_failed(self, request: str, code: str, message: str) -> None:
-        if code == SERVER_KEY_CHANGED:
+        if code == CANCELLED:
+            return  # the person cancelled, and the window already shows it
+        if request == "list_providers":
+            self.login_window.set_providers([])
+            if self.login_window.busy:
+                return  # a login is queued behind the listing: it says why it fails itself
+        if request in REQUESTS_FROM_SIGN_IN_METHODS:
+            self.lobby.sign_in_methods.failed(message)
+        elif code == SERVER_KEY_CHANGED:
             self.login_window.set_busy(False)
             self.login_window.show_error("Not connected: the server's key changed.")
             self.dialog = show_server_key_changed(self.login_window, message)
@@ -354,6 +435,7 @@ class MeetingApp(QObject):
         """Stop every thread: media first, the session (which owns the connection) last."""
         self.media.close()
         self.trust_prompt.cancel_all()  # a session thread waiting for an answer is told no
+        self.session.cancel_provider_flow()  # nor for a browser that nobody will finish in
         self.session_thread.stop()
         for window in (self.room_window, self.lobby, self.login_window):
             window.hide()

@@ -24,6 +24,7 @@ from PyQt5.QtWidgets import (
 
 from qt_client.net.avatar import decode_avatar
 from qt_client.ui.avatar_pixmap import avatar_pixmap, encode_avatar_png
+from qt_client.ui.sign_in_methods import SignInMethodsPanel
 
 AVATAR_SIZE = 64
 ROOM_ID_ROLE = Qt.UserRole
@@ -64,23 +65,25 @@ class LobbyWindow(QWidget):
         self._sent: tuple[str, str, bytes | None] | None = None
 
         layout = QGridLayout(self)
+        self.sign_in_methods = SignInMethodsPanel()
         layout.addWidget(self._build_profile(), 0, 0)
-        layout.addWidget(self._build_create(), 1, 0)
-        layout.addWidget(self._build_join(), 2, 0)
-        layout.addWidget(self._build_rooms(), 0, 1, 3, 1)
+        layout.addWidget(self.sign_in_methods, 1, 0)
+        layout.addWidget(self._build_create(), 2, 0)
+        layout.addWidget(self._build_join(), 3, 0)
+        layout.addWidget(self._build_rooms(), 0, 1, 4, 1)
         self.message_label = QLabel()
         self.message_label.setObjectName("message")
         # Server messages quote what people typed (a room id, a title): shown as text, never markup.
         self.message_label.setTextFormat(Qt.PlainText)
         self.message_label.setWordWrap(True)
         self.message_label.hide()
-        layout.addWidget(self.message_label, 3, 0, 1, 2)
+        layout.addWidget(self.message_label, 4, 0, 1, 2)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         self.logout_button = QPushButton("Log out")
         self.logout_button.clicked.connect(self.logout_requested)
         bottom.addWidget(self.logout_button)
-        layout.addLayout(bottom, 4, 0, 1, 2)
+        layout.addLayout(bottom, 5, 0, 1, 2)
 
     def _build_profile(self) -> QGroupBox:
         box = QGroupBox("Your profile")

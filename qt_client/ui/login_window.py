@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
@@ -22,12 +24,22 @@ def normalize_server(address: str) -> str:
     return f"{address}:{DEFAULT_PORT}"
 
 
+def provider_button_text(provider: dict[str, Any]) -> str:
+    """What a provider's button says; WeChat's tells the person a QR code is coming, not a password form."""
+    text = f"Log in with {provider.get('display_name') or provider['name']}"
+    return f"{text} (scan the QR code)" if provider.get("kind") == "wechat" else text
+
+
 class LoginWindow(QWidget):
     """Log in or register; checks the fields first so the server only sees complete requests, and
     a new account's name and password against the server's own rules, with the server's words."""
 
     login_requested = pyqtSignal(str, str, str)
     register_requested = pyqtSignal(str, str, str)
+    # The server (host:port) whose login providers the window should offer: at start and once edited.
+    providers_wanted = pyqtSignal(str)
+    provider_login_requested = pyqtSignal(str, str)  # server, provider name
+    provider_login_cancelled = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +67,20 @@ class LoginWindow(QWidget):
         self.error_label.setStyleSheet("color: #c62828;")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
+        self.providers_row = QHBoxLayout()
+        self.provider_buttons: dict[str, QPushButton] = {}
+        # The server whose providers were asked for last: focus leaving the field unchanged asks nothing
+        # (each ask may dial the server, and ask the person again whether to trust it).
+        self._providers_asked_of = ""
+        self.waiting_label = QLabel("Waiting for you to finish in your browser…")
+        self.waiting_label.setObjectName("waiting_for_browser")
+        self.cancel_provider_button = QPushButton("Cancel")
+        self.cancel_provider_button.setObjectName("cancel_provider_login")
+        waiting = QHBoxLayout()
+        waiting.addWidget(self.waiting_label, 1)
+        waiting.addWidget(self.cancel_provider_button)
+        self.waiting_label.hide()
+        self.cancel_provider_button.hide()
 
         form = QFormLayout()
         form.addRow("Server", self.server_edit)
@@ -69,7 +95,11 @@ class LoginWindow(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
+        layout.addLayout(self.providers_row)
+        layout.addLayout(waiting)
 
+        self.server_edit.editingFinished.connect(self.ask_for_providers)
+        self.cancel_provider_button.clicked.connect(self._cancel_provider_login)
         self.login_button.clicked.connect(lambda: self._submit(self.login_requested))
         self.register_button.clicked.connect(self._register)
         self.password_edit.returnPressed.connect(lambda: self._submit(self.login_requested))
@@ -82,8 +112,62 @@ class LoginWindow(QWidget):
         """While a request is in flight, a second click would only send a duplicate."""
         self.login_button.setEnabled(not busy)
         self.register_button.setEnabled(not busy)
+        for button in self.provider_buttons.values():
+            button.setEnabled(not busy)
         if busy:
             self.show_error("")
+        else:
+            self._show_waiting(False)
+
+    @property
+    def busy(self) -> bool:
+        return not self.login_button.isEnabled()
+
+    def set_providers(self, providers: list[dict[str, Any]]) -> None:
+        """One "Log in with ..." button per provider the server offers; none (and no row) without."""
+        for button in self.provider_buttons.values():
+            self.providers_row.removeWidget(button)
+            button.deleteLater()
+        self.provider_buttons = {}
+        for provider in providers:
+            name = str(provider["name"])
+            button = QPushButton(provider_button_text(provider))
+            button.setObjectName(f"provider_{name}")
+            button.setEnabled(not self.busy)
+            button.clicked.connect(lambda _checked=False, name=name: self._log_in_with(name))
+            self.providers_row.addWidget(button)
+            button.show()  # at once: a shown window would only show a new child after its next event
+            self.provider_buttons[name] = button
+
+    def provider_login_started(self) -> None:
+        """The browser has the provider's page: until it answers, the only thing to do here is Cancel."""
+        self.set_busy(True)
+        self._show_waiting(True)
+
+    def ask_for_providers(self) -> None:
+        server = self.server_edit.text().strip()
+        if server and normalize_server(server) != self._providers_asked_of:
+            self._providers_asked_of = normalize_server(server)
+            self.providers_wanted.emit(self._providers_asked_of)
+
+    def _show_waiting(self, waiting: bool) -> None:
+        self.waiting_label.setVisible(waiting)
+        self.cancel_provider_button.setVisible(waiting)
+
+    def _log_in_with(self, name: str) -> None:
+        server = self.server_edit.text().strip()
+        if not server:
+            self.show_error("Please enter a server.")
+            return
+        server = normalize_server(server)
+        self.server_edit.setText(server)
+        self._providers_asked_of = server
+        self.provider_login_started()
+        self.provider_login_requested.emit(server, name)
+
+    def _cancel_provider_login(self) -> None:
+        self.set_busy(False)
+        self.provider_login_cancelled.emit()
 
     def set_fields(self, server: str, user: str) -> None:
         self.server_edit.setText(server)
@@ -115,5 +199,6 @@ class LoginWindow(QWidget):
             return
         server = normalize_server(server)
         self.server_edit.setText(server)
+        self._providers_asked_of = server  # dialled by this login; its providers come with the login
         self.show_error("")
         signal.emit(server, user, password)

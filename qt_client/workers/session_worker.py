@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,9 @@ UNREACHABLE = "UNREACHABLE"  # not a server code: the server could not be reache
 # Not server codes either: TLS refused the server (its key changed; or nobody trusted its new key).
 SERVER_KEY_CHANGED = "SERVER_KEY_CHANGED"
 SERVER_NOT_TRUSTED = "SERVER_NOT_TRUSTED"
+CANCELLED = "CANCELLED"  # the person pressed Cancel while a provider login or link waited (client-side code)
 STATS_INTERVAL_MS = 1000
+PROVIDER_TIMEOUT = 300.0  # as long as the server keeps a login through a provider open
 
 
 class SessionWorker(QObject):
@@ -57,6 +60,9 @@ class SessionWorker(QObject):
     chat_failed = pyqtSignal(str, str)  # local id, why (plain words): shown with a retry
     _outbox_lost = pyqtSignal(str)  # from the network thread, to ours
     stats = pyqtSignal(dict)
+    providers_listed = pyqtSignal(list)  # [{"name", "display_name", "kind"}] of the server dialled last
+    browser_wanted = pyqtSignal(str)  # a provider login's start page, for the GUI thread to open
+    sign_in_methods = pyqtSignal(dict)  # {"linked_providers": [str], "has_password": bool}
 
     def __init__(self, *, connect_timeout: float = 5.0, request_timeout: float = 10.0,
                  client_name: str = "mini-meeting",
@@ -74,6 +80,12 @@ class SessionWorker(QObject):
         # Emitted on the client's network thread; handled on ours.
         self.state_changed.connect(self._on_state)
         self._outbox_lost.connect(self._fail_outbox)
+        # Provider flows block this thread while the person is in their browser, so Cancel cannot be
+        # a queued signal: the GUI numbers each flow and cancels by number, from its own thread.
+        self._flow_lock = threading.Lock()
+        self._last_flow = 0
+        self._cancelled_up_to = 0
+        self._browser_flow = 0  # the last flow that reached the browser step (only this thread writes it)
 
     # -- lifetime (on the worker's thread) ------------------------------------
 
@@ -111,6 +123,127 @@ class SessionWorker(QObject):
             self._fail(request, exc)
             return
         self.logged_in.emit(result["user"])
+
+    @pyqtSlot(str, int)
+    def list_providers(self, host: str, port: int) -> None:
+        """Connects if need be (a login reuses the connection) and says which providers the server offers."""
+        try:
+            providers = self._connected_client(host, port).list_providers()
+        except (ServerError, NotConnectedError, ClientTimeout, OSError) as exc:
+            self._fail("list_providers", exc)
+            return
+        self.providers_listed.emit(providers)
+
+    def new_provider_flow(self) -> int:
+        """Any thread: the number of the next login or link through a provider, for cancel_provider_flow."""
+        with self._flow_lock:
+            self._last_flow += 1
+            return self._last_flow
+
+    def cancel_provider_flow(self) -> None:
+        """Any thread: the flows numbered so far end with CANCELLED, now or as soon as they begin waiting."""
+        with self._flow_lock:
+            self._cancelled_up_to = self._last_flow
+        client = self.client
+        if client is not None:
+            client.cancel_provider_login()
+
+    def _cancelled(self, flow: int) -> bool:
+        with self._flow_lock:
+            return flow <= self._cancelled_up_to
+
+    def _open_browser(self, client: MeetingClient, flow: int) -> Callable[[str], None]:
+        def open_browser(url: str) -> None:
+            # Called once the client waits for the outcome: a Cancel from before is honoured here.
+            self._browser_flow = flow
+            if self._cancelled(flow):
+                client.cancel_provider_login()
+            else:
+                self.browser_wanted.emit(url)
+        return open_browser
+
+    @pyqtSlot(str, int, str, int)
+    def login_with_provider(self, host: str, port: int, name: str, flow: int) -> None:
+        """Log in through a provider in the person's browser; ends as a password login does."""
+        try:
+            if self._cancelled(flow):
+                raise ServerError(CANCELLED, "The login was cancelled.")
+            client = self._connected_client(host, port)
+            result = client.login_with_provider(name, self._open_browser(client, flow), PROVIDER_TIMEOUT)
+        except ServerError as exc:
+            if exc.code == CANCELLED:
+                # The server keeps one provider login per connection until it expires: closing this
+                # one makes it forget it, so finishing it in the browser later logs nobody in.
+                self.close()
+            self._fail("login_with_provider", exc)
+            return
+        except ClientTimeout as exc:
+            self.close()
+            self._fail_waiting("login_with_provider", flow, exc)
+            return
+        except (NotConnectedError, OSError) as exc:
+            self._fail("login_with_provider", exc)
+            return
+        self.logged_in.emit(result["user"])
+
+    def _fail_waiting(self, request: str, flow: int, exc: ClientTimeout) -> None:
+        """A timeout during the browser step is the person's time running out, not the server's."""
+        if self._browser_flow != flow:
+            self._fail(request, exc)
+            return
+        self.request_failed.emit(request, ErrorCode.LOGIN_EXPIRED,
+                                 "It was not finished in your browser in time. Start again.")
+
+    @pyqtSlot()
+    def load_sign_in_methods(self) -> None:
+        """The server's providers, then which of them lead into this account (for the lobby's panel)."""
+        client = self.client
+        if client is None:
+            self.request_failed.emit("get_sign_in_methods", ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return
+        try:
+            providers = client.list_providers()
+            methods = _sign_in_methods(client) if providers else {"linked_providers": [],
+                                                                       "has_password": True}
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            self._fail("get_sign_in_methods", exc)
+            return
+        self.providers_listed.emit(providers)
+        self.sign_in_methods.emit(methods)
+
+    @pyqtSlot(str, int)
+    def link_provider(self, name: str, flow: int) -> None:
+        """Add a provider as a way into this account, in the person's browser."""
+        client = self.client
+        if client is None:
+            self.request_failed.emit("link_provider", ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return
+        try:
+            if self._cancelled(flow):
+                raise ServerError(CANCELLED, "Linking was cancelled.")
+            client.link_provider(name, self._open_browser(client, flow), PROVIDER_TIMEOUT)
+            methods = _sign_in_methods(client)
+        except ClientTimeout as exc:
+            self._fail_waiting("link_provider", flow, exc)
+            return
+        except (ServerError, NotConnectedError) as exc:
+            self._fail("link_provider", exc)
+            return
+        self.sign_in_methods.emit(methods)
+
+    @pyqtSlot(str)
+    def unlink_provider(self, name: str) -> None:
+        client = self.client
+        if client is None:
+            self.request_failed.emit("unlink_provider", ErrorCode.NOT_LOGGED_IN, "Log in first.")
+            return
+        try:
+            client.unlink_provider(name)
+            methods = _sign_in_methods(client)
+        except (ServerError, NotConnectedError, ClientTimeout) as exc:
+            self._fail("unlink_provider", exc)
+            return
+        self.sign_in_methods.emit(methods)
 
     @pyqtSlot(object, object, bool)
     def create_room(self, title: str | None, password: str | None, persistent: bool) -> None:
@@ -324,3 +457,9 @@ class SessionWorker(QObject):
             self.request_failed.emit("join_room", str(error.get("code", "")), str(error.get("message", "")))
         elif kind == "server_shutdown":
             log.info("server shutting down: %s", message.get("message"))
+
+
+def _sign_in_methods(client: MeetingClient) -> dict[str, Any]:
+    """What the lobby's Sign-in methods panel shows, from one's own profile."""
+    profile = client.get_profile()
+    return {"linked_providers": profile["linked_providers"], "has_password": profile["has_password"]}

@@ -24,9 +24,12 @@ class TrustPrompt(QObject):
         self.parent_widget = parent_widget
         self.box: QMessageBox | None = None  # the open question, for tests and for close()
         self._waiting: list[threading.Event] = []
+        self._closed = False  # once the app closes, nobody is there to answer: every question is a no
         self._asked.connect(self._open)
 
     def ask(self, host: str, port: int, fingerprint: str, reason: str) -> bool:
+        if self._closed:
+            return False
         answer: list[bool] = []
         done = threading.Event()
         self._waiting.append(done)
@@ -38,7 +41,8 @@ class TrustPrompt(QObject):
         return bool(answer and answer[0])
 
     def cancel_all(self) -> None:
-        """The app closes: every waiting question is answered no."""
+        """The app closes: every waiting question is answered no, and so is any asked later."""
+        self._closed = True
         for done in list(self._waiting):
             done.set()
         if self.box is not None:
