@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from benchmarks.soak import NO_HTTP
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,7 +79,7 @@ def meeting_server(workdir: Path) -> Iterator[int]:
     port = free_base_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                "--port", str(port), "--db", f"sqlite:///{workdir}/m.db",
-                               "--log-level", "WARNING"], cwd=workdir)
+                               "--log-level", "WARNING", *NO_HTTP], cwd=workdir)
     try:
         deadline = time.monotonic() + 10
         while True:

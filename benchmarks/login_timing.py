@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.desktop_session import ROOT, free_base_port
+from benchmarks.soak import NO_HTTP
 from protocol import PROTOCOL_VERSION
 from protocol.messages import encode_message
 
@@ -102,6 +103,7 @@ def main() -> None:
         server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                    "--port", str(port), "--db", f"sqlite:///{Path(workdir) / 'm.db'}",
                                    "--log-level", "WARNING", "--data-dir", str(Path(workdir) / "data"),
+                                   *NO_HTTP,
                                    # In clear: this times the server's checks, which TLS does not change.
                                    "--no-tls"], cwd=ROOT)
         try:

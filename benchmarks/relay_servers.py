@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from benchmarks.pingpong import ROOT, BenchmarkError, log
+from benchmarks.soak import NO_HTTP
 
 IMPLS = ("ours", "asyncio", "uvloop")
 START_TIMEOUT = 15.0
@@ -118,6 +119,7 @@ def _command(impl: Impl, port: int, db_dir: Path, max_room_size: int) -> list[st
         return [sys.executable, "server_main.py", "--host", "127.0.0.1", "--port", str(port),
                 "--threads", str(impl.threads), "--db", f"sqlite:///{db_dir / 'relay.db'}",
                 "--log-level", "WARNING", "--stats-interval", "0", "--max-room-size", str(max_room_size),
+                *NO_HTTP,
                 # Every load participant registers from this one address: a real school would not.
                 "--rate-limit", "register_per_address=none", *tls]
     command = [sys.executable, "-m", "benchmarks.baselines.asyncio_relay", "--port", str(port)]

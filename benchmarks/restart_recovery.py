@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.soak import LOAD_TOOL_LIMITS, free_base_port, process_figures
+from benchmarks.soak import LOAD_TOOL_LIMITS, NO_HTTP, free_base_port, process_figures
 from protocol.media import StreamKind
 from qt_client.net import MeetingClient
 from qt_client.net.server_trust import ServerTrust
@@ -49,7 +49,7 @@ def start_server(port: int, workdir: Path, log: Any) -> tuple[subprocess.Popen, 
     """The server process and time.monotonic() when it first accepted a connection (polled every 5 ms)."""
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1",
                                "--port", str(port), "--db", f"sqlite:///{workdir}/recovery.db",
-                               "--log-level", "WARNING", *LOAD_TOOL_LIMITS],
+                               "--log-level", "WARNING", *LOAD_TOOL_LIMITS, *NO_HTTP],
                               cwd=workdir, stdout=log, stderr=log)  # stdout: the key fingerprint
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

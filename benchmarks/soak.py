@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ROOM_SIZE = 5
 # Every bot is one more account from 127.0.0.1, and a bot's first login (before it registers) is a
 # wrong one: the server's guessing limits per address are for strangers, not for a load tool.
+# The load tools' servers serve no browser: no HTTP endpoint on PORT+3 (their free-port pickers look
+# at three ports).
+NO_HTTP = ["--http-port", "-1"]
 LOAD_TOOL_LIMITS = ["--rate-limit", "login_per_address=none", "--rate-limit", "register_per_address=none"]
 SAMPLE_EVERY = 5.0
 
@@ -41,7 +44,7 @@ def free_base_port() -> int:
 def start_server(port: int, workdir: Path, log: Any) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port",
                                str(port), "--db", f"sqlite:///{workdir}/soak.db", "--log-level", "WARNING",
-                               *LOAD_TOOL_LIMITS],
+                               *LOAD_TOOL_LIMITS, *NO_HTTP],
                               cwd=workdir, stdout=log, stderr=log)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks.relay_servers import cpu_seconds, free_port_triple, stop_process
+from benchmarks.soak import NO_HTTP
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def start_server(workdir: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, str(ROOT / "server_main.py"), "--host", "127.0.0.1", "--port",
                                str(port), "--db", f"sqlite:///{workdir}/m.db", "--data-dir", str(workdir),
-                               "--stats-interval", "0", "--log-level", "WARNING"],
+                               "--stats-interval", "0", "--log-level", "WARNING", *NO_HTTP],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
