@@ -49,6 +49,7 @@ REQUESTS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "resume_login": {"token": (str, True)},
     "link_provider": {"provider": (str, True)},
     "unlink_provider": {"provider": (str, True)},
+    "cancel_external_login": {"ticket": (str, True)},
     # The first and only request on an audio or video connection.
     "media_hello": {"token": (str, True), "stream": (str, True)},
 }

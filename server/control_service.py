@@ -106,6 +106,7 @@ class ControlService:
             "resume_login": logins.resume_login,
             "link_provider": logins.start_link,
             "unlink_provider": logins.unlink,
+            "cancel_external_login": logins.cancel,
         })
 
     def enable_providers(self, providers: dict[str, Provider], calls: DbWorkerPool) -> None:

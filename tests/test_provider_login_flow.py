@@ -269,3 +269,20 @@ def test_after_a_crash_the_client_logs_in_again_by_itself_with_its_login_token(t
                 again.stop()
     finally:
         first.stop()
+
+
+def test_a_cancelled_link_finished_later_in_the_browser_links_nothing(client, server) -> None:
+    client.connect()
+    client.register("jun", "correct horse battery")
+    client.login("jun", "correct horse battery")
+    urls: list[str] = []
+
+    def open_browser(url: str) -> None:
+        urls.append(url)
+        threading.Timer(0.3, client.cancel_provider_login).start()  # the person closes the dialog
+
+    with pytest.raises(ServerError) as cancelled:
+        client.link_provider("wechat", open_browser)
+    assert cancelled.value.code == "CANCELLED"
+    assert Browser().visit(urls[0]).status_code == 410  # the server forgot it
+    assert client.get_profile()["linked_providers"] == []

@@ -316,11 +316,16 @@ class MeetingClient:
         return self._request("unlink_provider", {"provider": provider})["linked_providers"]
 
     def cancel_provider_login(self) -> None:
-        """Stop waiting for a login through a provider (the person closed the dialog)."""
+        """Stop waiting for a login (or link) through a provider (the person closed the dialog); the
+        server forgets it, so finishing it in the browser later changes nothing. Any thread."""
         with self._lock:
             waiting, self._provider_logins = self._provider_logins, {}
-        for future in waiting.values():
-            future.set_exception(ServerError("CANCELLED", "The login was cancelled."))
+        control = self._control
+        for ticket, future in waiting.items():
+            if control is not None and control.connected:
+                control.request("cancel_external_login", {"ticket": ticket})  # not waited for
+            if not future.done():
+                future.set_exception(ServerError("CANCELLED", "The login was cancelled."))
 
     def _start_provider_flow(self, request_type: str, provider: str
                              ) -> tuple[str, str, concurrent.futures.Future]:

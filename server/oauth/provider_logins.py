@@ -105,6 +105,17 @@ class ProviderLogins:
 
         self.service.run_db(unlink, (), done)
 
+    def cancel(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
+        """The person gave up (closed the app's dialog): the login or link is forgotten, so finishing
+        it in the browser later changes nothing. Only the connection that began it may cancel it."""
+        pending = self.pending.by_ticket(fields["ticket"])
+        cancelled = pending is not None and pending.client is client
+        if cancelled:
+            self._forget(pending)
+            log.info("%s login through %s cancelled at stage %s", pending.purpose, pending.provider.name,
+                     pending.stage)
+        self.service.reply(client, request_id, {"cancelled": cancelled})
+
     def resume_login(self, client: ControlClient, request_id: int, fields: dict[str, Any]) -> None:
         """Log in again with the login token a provider login gave (after a restart or a drop)."""
         if client.session is not None:
