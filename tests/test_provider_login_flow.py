@@ -4,6 +4,7 @@ against the WeChat stand-in (WeChat itself cannot be reached from here)."""
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -21,9 +22,8 @@ from tests.conftest import wait_until
 from tests.server_process import ServerProcess
 from tests.standins.wechat_standin import WeChatStandin, WeChatUser
 from tests.tls_support import cert_path, meeting_client
+from tests.wechat_server_support import APP_ID, APP_SECRET, wechat_providers_file
 
-APP_ID = "wx5c0ffee0ddba11"
-APP_SECRET = "app-secret-that-never-leaves-the-server"
 LI = WeChatUser(openid="oLi-1", nickname="李小龙", unionid="uLi-1")
 WANG = WeChatUser(openid="oWang-2", nickname="王芳")
 
@@ -36,23 +36,9 @@ def wechat() -> Iterator[WeChatStandin]:
     standin.stop()
 
 
-def providers_file(directory: Path, wechat: WeChatStandin) -> Path:
-    path = directory / "providers.toml"
-    path.write_text(f"""
-[providers.wechat]
-kind = "wechat"
-display_name = "WeChat"
-app_id = "{APP_ID}"
-app_secret = "{APP_SECRET}"
-authorize_url = "{wechat.authorize_url}"
-api_base = "{wechat.base_url}"
-""", encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def server(tmp_path: Path, wechat: WeChatStandin) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path, "--providers", str(providers_file(tmp_path, wechat)))
+    process = ServerProcess(tmp_path, "--providers", str(wechat_providers_file(tmp_path, wechat)))
     yield process
     process.stop()
     assert "Traceback" not in process.log()
@@ -178,7 +164,7 @@ def test_an_unknown_provider_is_refused(client) -> None:
 
 
 def test_a_login_not_finished_in_time_expires(tmp_path: Path, wechat: WeChatStandin) -> None:
-    process = ServerProcess(tmp_path, "--providers", str(providers_file(tmp_path, wechat)),
+    process = ServerProcess(tmp_path, "--providers", str(wechat_providers_file(tmp_path, wechat)),
                             "--provider-login-timeout", "1")
     try:
         with meeting_client("127.0.0.1", process.control_port) as person:
@@ -248,7 +234,7 @@ def _waits_for(condition, timeout: float = 10.0) -> bool:
 
 
 def test_after_a_crash_the_client_logs_in_again_by_itself_with_its_login_token(tmp_path, wechat) -> None:
-    flags = ("--providers", str(providers_file(tmp_path, wechat)), "--room-grace", "30")
+    flags = ("--providers", str(wechat_providers_file(tmp_path, wechat)), "--room-grace", "30")
     first = ServerProcess(tmp_path, *flags)
     try:
         with meeting_client("127.0.0.1", first.control_port) as person:
@@ -286,3 +272,38 @@ def test_a_cancelled_link_finished_later_in_the_browser_links_nothing(client, se
     assert cancelled.value.code == "CANCELLED"
     assert Browser().visit(urls[0]).status_code == 410  # the server forgot it
     assert client.get_profile()["linked_providers"] == []
+
+
+def test_the_providers_picture_is_fetched_for_a_new_account_only(client, server, wechat) -> None:
+    picture = f"{wechat.base_url}/avatar/li.png"  # the stand-in has none: 404, so no avatar is kept
+    wechat.users["li"] = dataclasses.replace(LI, headimgurl=picture)
+    client.connect()
+    client.login_with_provider("wechat", Browser().open_later)
+    client.logout()
+    client.login_with_provider("wechat", Browser().open_later)
+    fetched = [path for path, _query in wechat.requests if path == "/avatar/li.png"]
+    assert len(fetched) == 1  # at the first login; the second found the account linked
+    assert client.get_profile()["avatar"] == ""
+
+
+def test_a_stalled_wechat_holds_up_only_its_own_login(client, server, wechat) -> None:
+    client.connect()
+    pushes = client.push_queue()
+    ticket = client._request("start_external_login", {"provider": "wechat"})
+    to_wechat = requests.get(ticket["url"], allow_redirects=False, timeout=10, verify=str(cert_path()))
+    callback = requests.get(to_wechat.headers["Location"], allow_redirects=False, timeout=10)
+    wechat.faults.slow = True  # WeChat's API now answers after 10 s: longer than the adapter waits
+    pages: list[requests.Response] = []
+    waiting = threading.Thread(target=lambda: pages.append(Browser().visit(callback.headers["Location"])))
+    waiting.start()
+    try:
+        # Meanwhile someone else registers and logs in with a password: no provider call in the way.
+        with meeting_client("127.0.0.1", server.control_port) as other:
+            other.connect()
+            other.register("hua", "correct horse battery")
+            other.login("hua", "correct horse battery")
+            assert waiting.is_alive()  # the stalled login is still waiting for WeChat
+    finally:
+        waiting.join(30)
+    assert pages[0].status_code == 502
+    assert _push(pushes, "provider_login")["error"]["code"] == ErrorCode.PROVIDER_UNREACHABLE

@@ -34,17 +34,23 @@ def wechat_standin() -> Iterator[WeChatStandin]:
 @contextlib.contextmanager
 def server_with_wechat(directory: Path, standin: WeChatStandin) -> Iterator[ServerProcess]:
     """server_main.py with `--providers` naming one provider, "wechat", at the stand-in."""
-    providers = directory / "providers.toml"
-    providers.write_text(f"""
+    with server_process(directory, "--providers", str(wechat_providers_file(directory, standin))) as server:
+        yield server
+
+
+def wechat_providers_file(directory: Path, standin: WeChatStandin) -> Path:
+    """A providers.toml in `directory` with one provider, "wechat", at the stand-in (APP_ID, APP_SECRET)."""
+    path = directory / "providers.toml"
+    path.write_text(f"""
 [providers.wechat]
 kind = "wechat"
+display_name = "WeChat"
 app_id = "{APP_ID}"
 app_secret = "{APP_SECRET}"
 authorize_url = "{standin.authorize_url}"
 api_base = "{standin.base_url}"
-""")
-    with server_process(directory, "--providers", str(providers)) as server:
-        yield server
+""", encoding="utf-8")
+    return path
 
 
 def visit(url: str) -> requests.Response:

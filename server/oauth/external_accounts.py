@@ -1,4 +1,4 @@
-"""Which account a provider account logs in to: the one linked to it, else a new one made for it.
+"""The account made for a provider account at its first login (later ones find it linked).
 
 Runs on a database worker. A new account never takes an existing one's name: a provider
 identity must not silently become someone's password account, so a taken name gets a suffix.
@@ -27,20 +27,18 @@ _SUFFIXED_TRIES = 9  # name-2 ... name-9, then random numbers
 _RANDOM_TRIES = 5
 
 
-def account_for_identity(storage: Storage, identity: ExternalIdentity, avatar: bytes | None) -> UserRecord:
-    """The linked account; else a new passwordless one, linked, with the provider's name and avatar."""
-    user = storage.get_user_by_identity(identity.provider, identity.subject)
-    if user is not None:
-        return user
+def new_account_for_identity(storage: Storage, identity: ExternalIdentity,
+                             avatar: bytes | None) -> UserRecord:
+    """A new passwordless account linked to the provider account, with its name and avatar (or, when
+    the same person's first login ran twice at once, the account the other one made)."""
+    shown = _fit_display_name(storage, identity)
     for name in username_candidates(identity):
-        display_name = _display_name(storage, identity, name)
         try:
-            user = storage.create_user_with_identity(name, username_key(name) or name, display_name,
+            user = storage.create_user_with_identity(name, username_key(name) or name, shown or name,
                                                      identity.provider, identity.subject)
         except NameTakenError:
             continue
         except IdentityTakenError:
-            # The same person's first login twice at once: the other one made the account.
             linked = storage.get_user_by_identity(identity.provider, identity.subject)
             if linked is None:
                 raise
@@ -88,13 +86,13 @@ def _first_valid(*hints: str) -> str | None:
     return None
 
 
-def _display_name(storage: Storage, identity: ExternalIdentity, username: str) -> str:
-    """The provider's name for the person, if it is a fit display name and nobody's user name."""
+def _fit_display_name(storage: Storage, identity: ExternalIdentity) -> str | None:
+    """The provider's name for the person, if it is a fit display name and nobody's user name (were it
+    the new account's own name, that name would be taken and another tried); None: use the user name."""
     try:
         shown = clean_text(identity.display_name[:DISPLAY_NAME_MAX], "display_name", DISPLAY_NAME_MAX)
     except ProtocolError:
-        return username
-    if not shown or (username_key(shown) != username_key(username)
-                     and display_name_is_someone_elses(storage, shown, None)):
-        return username
+        return None
+    if not shown or display_name_is_someone_elses(storage, shown, None):
+        return None
     return shown

@@ -20,11 +20,7 @@ from urllib.parse import quote, urlencode
 from protocol.errors import DEFAULT_MESSAGES, ErrorCode, ProtocolError
 from server.account_requests import profile_json
 from server.db_worker_pool import DbWorkerPool, without_storage
-from server.oauth.external_accounts import (
-    account_for_identity,
-    issue_login_token,
-    login_token_hash,
-)
+from server.oauth.external_accounts import issue_login_token, login_token_hash, new_account_for_identity
 from server.oauth.pending_logins import AT_PROVIDER, FINISHING, ISSUED, PendingLogin, PendingLogins
 from server.oauth.provider import ExternalIdentity, Provider, ProviderError
 from server.oauth.provider_avatar import download_avatar
@@ -50,8 +46,8 @@ _DONE_TEXT = {
     "login": "You are logged in. Go back to mini-meeting; you can close this tab.",
     "link": "The account is linked. Go back to mini-meeting; you can close this tab.",
 }
-_UNKNOWN_LINK = ("This login link has expired or was already used. Start again from mini-meeting.")
-_UNKNOWN_CALLBACK = ("This login is unknown, already finished or expired. Start again from mini-meeting.")
+_UNKNOWN_LINK = "This login link has expired or was already used. Start again from mini-meeting."
+_UNKNOWN_CALLBACK = "This login is unknown, already finished or expired. Start again from mini-meeting."
 _CLIENT_GONE = ("The mini-meeting window that started this login has closed. Start again from "
                 "mini-meeting.")
 
@@ -222,51 +218,61 @@ class ProviderLogins:
             return
         pending.stage = FINISHING
 
-        def identified(outcome: tuple[ExternalIdentity, bytes | None] | ProviderError | None,
-                       error: StorageError | None) -> None:
-            if not isinstance(outcome, tuple):
+        def identified(outcome: ExternalIdentity | ProviderError | None, error: StorageError | None) -> None:
+            if not isinstance(outcome, ExternalIdentity):
                 self._failed(pending, _provider_error(outcome, error), respond)
             elif pending.purpose == "login":
-                self._log_in(pending, *outcome, respond)
+                self._log_in(pending, outcome, respond)
             else:
-                self._link(pending, outcome[0], respond)
+                self._link(pending, outcome, respond)
 
         self._call_provider(_identify, (pending.provider, code, pending.attempt), identified)
 
     # -- finishing --------------------------------------------------------------------
 
-    def _log_in(self, pending: PendingLogin, identity: ExternalIdentity, avatar: bytes | None,
-                respond: Respond) -> None:
+    def _log_in(self, pending: PendingLogin, identity: ExternalIdentity, respond: Respond) -> None:
+        """The linked account; else (a first login) the provider's picture, then a new account."""
         lifetime = self.service.config.login_token_lifetime
 
-        def find(storage: Storage) -> tuple[UserRecord, str]:
-            user = account_for_identity(storage, identity, avatar)
-            return user, issue_login_token(storage, user.id, lifetime)
+        def with_token(storage: Storage, user: UserRecord | None) -> tuple[UserRecord, str] | None:
+            return None if user is None else (user, issue_login_token(storage, user.id, lifetime))
+
+        def create(avatar: bytes | None, _error: StorageError | None) -> None:
+            # A picture that could not be had (None, or the call not answered) leaves the account without one.
+            self.service.run_db(lambda storage: with_token(
+                storage, new_account_for_identity(storage, identity, avatar)), (), found)
 
         def found(outcome: tuple[UserRecord, str] | None, error: StorageError | None) -> None:
             if error is not None:
                 self._failed(pending, _storage_failure(error), respond)
-                return
-            user, token = outcome
-            client = pending.client
-            if not self._still_waiting(pending, respond):
-                return
-            if client.session is not None:
-                self._failed(pending, ProviderError(ErrorCode.ALREADY_LOGGED_IN,
-                                                    DEFAULT_MESSAGES[ErrorCode.ALREADY_LOGGED_IN]), respond)
-                return
-            self._forget(pending)
-            session = self.service.start_session(client, user)
-            log.info("login through %s: user %d", pending.provider.name, user.id)
-            self._push(pending, result={**self.service.accounts.login_result(session), "login_token": token})
-            respond(html_page(200, _PAGE_TITLE, _DONE_TEXT["login"]))
+            elif outcome is None:  # nobody linked yet: fetched only for a new account
+                if identity.avatar_url:
+                    self._call_provider(download_avatar, (identity.avatar_url,), create)
+                else:
+                    create(None, None)
+            elif self._still_waiting(pending, respond):
+                self._start_session(pending, *outcome, respond)
 
-        self.service.run_db(find, (), found)
+        self.service.run_db(lambda storage: with_token(
+            storage, storage.get_user_by_identity(identity.provider, identity.subject)), (), found)
+
+    def _start_session(self, pending: PendingLogin, user: UserRecord, token: str, respond: Respond) -> None:
+        client = pending.client
+        if client.session is not None:
+            self._failed(pending, ProviderError(ErrorCode.ALREADY_LOGGED_IN,
+                                                DEFAULT_MESSAGES[ErrorCode.ALREADY_LOGGED_IN]), respond)
+            return
+        self._forget(pending)
+        session = self.service.start_session(client, user)
+        log.info("login through %s: user %d", pending.provider.name, user.id)
+        self._push(pending, result={**self.service.accounts.login_result(session), "login_token": token})
+        respond(html_page(200, _PAGE_TITLE, _DONE_TEXT["login"]))
 
     def _link(self, pending: PendingLogin, identity: ExternalIdentity, respond: Respond) -> None:
-        client = pending.client
-        session = client.session
-        if session is None or not self._still_waiting(pending, respond):
+        if not self._still_waiting(pending, respond):
+            return
+        session = pending.client.session
+        if session is None:  # logged out meanwhile
             self._failed(pending, ProviderError(ErrorCode.NOT_LOGGED_IN,
                                                 DEFAULT_MESSAGES[ErrorCode.NOT_LOGGED_IN]), respond)
             return
@@ -334,15 +340,12 @@ def _authorization_url(provider: Provider, attempt: Any) -> str | ProviderError:
         return exc
 
 
-def _identify(provider: Provider, code: str, attempt: Any
-              ) -> tuple[ExternalIdentity, bytes | None] | ProviderError:
+def _identify(provider: Provider, code: str, attempt: Any) -> ExternalIdentity | ProviderError:
     try:
-        identity = provider.identity(code, attempt)
+        return provider.identity(code, attempt)
     except ProviderError as exc:
         _log_provider_error(provider, exc)
         return exc
-    # The picture is a nicety: a failure to fetch it never fails the login.
-    return identity, download_avatar(identity.avatar_url) if identity.avatar_url else None
 
 
 def _log_provider_error(provider: Provider, exc: ProviderError) -> None:
